@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every check of metricsd: formatting, vet, staticcheck, the Go tests
+# with the race detector, the Python course-compatibility test, a short run
+# of every fuzz target, and each benchmark once (they must keep running;
+# their speed is not asserted here). Needs Go and python3; Go modules and
+# tools come from the module proxy, pinned in go.mod.
+#
+# FUZZTIME (default 10s) sets how long each fuzz target runs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-10s}
+passed=0
+failed=0
+failures=()
+
+step() {
+	local name=$1
+	shift
+	printf '\n=== %s\n' "$name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures+=("$name")
+	fi
+}
+
+gofmt_clean() {
+	local out
+	out=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+	[ -z "$out" ] || { echo "gofmt would change:"; echo "$out"; return 1; }
+}
+
+fuzz_all() {
+	local pkg target ok=0
+	# Each line of `go test -list` that starts with Fuzz names a target.
+	for pkg in $(go list ./...); do
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+			echo "fuzz $pkg $target for $fuzztime"
+			go test -run=NONE -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" || ok=1
+		done
+	done
+	return $ok
+}
+
+step "gofmt" gofmt_clean
+step "go vet" go vet ./...
+step "staticcheck" go tool staticcheck ./...
+step "go test -race" go test -race -count=1 -timeout 10m ./...
+step "python compatibility" python3 -m unittest discover -s tests/compat -v
+step "fuzz" fuzz_all
+step "benchmarks (once)" go test -run=NONE -bench=. -benchtime=1x -timeout 10m ./...
+
+echo
+if [ "$failed" -gt 0 ]; then
+	printf 'failed step: %s\n' "${failures[@]}"
+fi
+echo "checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
