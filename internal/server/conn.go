@@ -1,0 +1,101 @@
+package server
+
+import (
+	"sync"
+	"time"
+)
+
+// timedConn wraps a session's connection with the deadlines that protect
+// the server from slow and idle clients, and counts the bytes for metrics.
+//
+//   - Every Write must finish within writeTimeout, so a client that stops
+//     reading a large answer is dropped instead of holding a goroutine and
+//     its buffers forever.
+//   - A line that has started must end within readTimeout of its first
+//     byte (slowloris); the deadline is set when a read ends mid-line and is
+//     not extended by later bytes of the same line.
+//   - Between lines, the connection may stay quiet for idleTimeout (0:
+//     forever, as course clients keep sessions open between requests).
+type timedConn struct {
+	conn
+	readTimeout, idleTimeout, writeTimeout time.Duration
+	metrics                                *Metrics
+
+	midLine bool // the last read ended inside a line
+
+	mu          sync.Mutex // orders interrupt against deadline updates
+	interrupted bool
+	readReason  string // why the read deadline in force was set
+}
+
+// conn is the part of net.Conn a session uses; tests may supply their own.
+type conn interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+	Close() error
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
+// Read implements io.Reader for the session's line reader.
+func (c *timedConn) Read(p []byte) (int, error) {
+	if !c.midLine {
+		c.setReadDeadline(c.idleTimeout, closeIdleTimeout)
+	}
+	n, err := c.conn.Read(p)
+	if n > 0 {
+		c.metrics.bytesIn.Add(float64(n))
+		ended := p[n-1] == '\n'
+		if !ended && !c.midLine {
+			c.setReadDeadline(c.readTimeout, closeReadTimeout)
+		}
+		c.midLine = !ended
+	}
+	return n, err
+}
+
+// Write implements io.Writer for the session's buffered writer.
+func (c *timedConn) Write(p []byte) (int, error) {
+	if c.writeTimeout > 0 {
+		if err := c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
+			return 0, err
+		}
+	}
+	n, err := c.conn.Write(p)
+	c.metrics.bytesOut.Add(float64(n))
+	return n, err
+}
+
+// setReadDeadline sets the read deadline d from now (none for 0), unless
+// the session was interrupted, whose deadline in the past must stand.
+func (c *timedConn) setReadDeadline(d time.Duration, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.interrupted || (d == 0 && c.readReason == "") {
+		return
+	}
+	var at time.Time
+	if d > 0 {
+		at = time.Now().Add(d)
+		c.readReason = reason
+	} else {
+		c.readReason = ""
+	}
+	c.conn.SetReadDeadline(at)
+}
+
+// interrupt makes the pending and every later read fail at once.
+func (c *timedConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interrupted = true
+	c.readReason = closeShutdown
+	c.conn.SetReadDeadline(time.Now())
+}
+
+// timeoutReason says which deadline a read timeout came from.
+func (c *timedConn) timeoutReason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readReason
+}

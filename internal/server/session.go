@@ -1,0 +1,214 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"metricsd/internal/lines"
+	"metricsd/internal/protocol"
+	"metricsd/internal/store"
+)
+
+// Buffer sizes of a session. Lines up to readBufferSize are parsed in place
+// from the read buffer; longer ones are gathered up to the line limit.
+const (
+	readBufferSize  = 16 << 10
+	writeBufferSize = 16 << 10
+)
+
+// session is one client connection: it reads request lines, answers each in
+// order, and flushes only when no complete line is left in the read buffer,
+// so that a pipelined batch is answered in one write.
+//
+// Writes to w don't check their error: bufio.Writer keeps the first one and
+// returns it from every later Write and Flush, where serve acts on it.
+type session struct {
+	srv  *Server
+	conn net.Conn
+	tc   *timedConn
+	r    *lines.Reader
+	w    *bufio.Writer
+	m    *Metrics
+
+	req         protocol.Request
+	writePoints store.VisitFunc // bound once, so a get allocates no closure
+}
+
+func newSession(srv *Server, conn net.Conn) *session {
+	cfg := &srv.cfg
+	tc := &timedConn{
+		conn:         conn,
+		readTimeout:  cfg.ReadTimeout,
+		idleTimeout:  cfg.IdleTimeout,
+		writeTimeout: cfg.WriteTimeout,
+		metrics:      cfg.Metrics,
+	}
+	s := &session{
+		srv:  srv,
+		conn: conn,
+		tc:   tc,
+		r:    lines.NewReader(tc, readBufferSize, cfg.MaxLineLength),
+		w:    bufio.NewWriterSize(tc, writeBufferSize),
+		m:    cfg.Metrics,
+	}
+	s.writePoints = s.appendPoints
+	return s
+}
+
+// interrupt makes the session stop reading: it answers what it has already
+// read, flushes and closes.
+func (s *session) interrupt() { s.tc.interrupt() }
+
+// serve runs the session until the client goes away, the connection fails,
+// or the server interrupts it.
+func (s *session) serve() {
+	defer s.conn.Close()
+	if err := s.handshake(); err != nil {
+		s.closed(closeTLS, err)
+		return
+	}
+	for {
+		if s.w.Buffered() > 0 && !s.r.LineBuffered() {
+			if err := s.w.Flush(); err != nil {
+				s.closed(s.writeFailure(err), err)
+				return
+			}
+		}
+		line, err := s.r.Next()
+		switch {
+		case err == nil:
+			s.handle(line)
+		case errors.Is(err, lines.ErrTooLong):
+			s.m.lineTooLong.Inc()
+			s.w.WriteString(protocol.ReplyWrongCommand)
+		default:
+			// End of input: a partial line is dropped, answers owed are sent.
+			s.w.Flush()
+			s.closed(s.readFailure(err), err)
+			return
+		}
+	}
+}
+
+// handshake completes a TLS handshake within the read timeout, so that a
+// client that connects and sends nothing is not waited on forever.
+func (s *session) handshake() error {
+	tlsConn, ok := s.conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	limit := s.srv.cfg.ReadTimeout
+	if limit == 0 {
+		limit = handshakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return tlsConn.HandshakeContext(ctx)
+}
+
+// readFailure names why reading ended.
+func (s *session) readFailure(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		if reason := s.tc.timeoutReason(); reason != "" {
+			return reason
+		}
+	}
+	return closeClient
+}
+
+// writeFailure names why writing failed.
+func (s *session) writeFailure(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return closeWriteTimeout
+	}
+	return closeClient
+}
+
+// closed records why the session ended. A client dropped for not reading
+// is worth a warning; the other reasons are routine.
+func (s *session) closed(reason string, err error) {
+	s.m.connsClosed.WithLabelValues(reason).Inc()
+	if reason == closeWriteTimeout {
+		s.srv.log.Warn("dropped a client that stopped reading", "remote", s.conn.RemoteAddr(), "timeout", s.srv.cfg.WriteTimeout)
+		return
+	}
+	if !errors.Is(err, io.EOF) {
+		s.srv.log.Debug("session closed", "remote", s.conn.RemoteAddr(), "reason", reason, "err", err)
+	}
+}
+
+// handle answers one complete request line.
+func (s *session) handle(line []byte) {
+	if err := protocol.Parse(line, &s.req); err != nil {
+		s.m.wrongCommand.Inc()
+		s.w.WriteString(protocol.ReplyWrongCommand)
+		return
+	}
+	start := time.Now()
+	switch s.req.Command {
+	case protocol.CmdPut:
+		s.put()
+		s.m.putSeconds.Observe(time.Since(start).Seconds())
+	case protocol.CmdGet:
+		s.get()
+		s.m.getSeconds.Observe(time.Since(start).Seconds())
+	}
+}
+
+func (s *session) put() {
+	p := store.Point{Timestamp: s.req.Timestamp, Value: s.req.Value}
+	if err := s.srv.cfg.Storage.Put(s.req.Key, p); err != nil {
+		s.m.putError.Inc()
+		s.serverError(err)
+		return
+	}
+	s.m.putOK.Inc()
+	s.w.WriteString(protocol.ReplyOK)
+}
+
+// get streams the answer straight into the writer, which flushes whenever
+// it fills: a large answer is never built whole.
+func (s *session) get() {
+	s.w.WriteString(protocol.ReplyOKHeader)
+	var err error
+	if s.req.AllKeys {
+		s.m.getAllOK.Inc()
+		err = s.srv.cfg.Storage.All(s.writePoints)
+	} else {
+		s.m.getOK.Inc()
+		err = s.srv.cfg.Storage.Get(s.req.Key, s.writePoints)
+	}
+	if err != nil {
+		// The header is out, so the answer can't become an error; the
+		// client sees the connection close instead of a wrong answer.
+		s.srv.log.Debug("get failed mid-answer; closing session", "remote", s.conn.RemoteAddr(), "err", err)
+		s.conn.Close()
+		return
+	}
+	s.w.WriteString(protocol.ReplyEnd)
+}
+
+// appendPoints writes points into the writer's free buffer space, so a
+// point is formatted once and copied at most once.
+func (s *session) appendPoints(key []byte, points []store.Point) error {
+	for _, p := range points {
+		buf := protocol.AppendPoint(s.w.AvailableBuffer(), key, p.Value, p.Timestamp)
+		if _, err := s.w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serverError answers a put that the server, not the request, failed.
+func (s *session) serverError(err error) {
+	s.srv.log.Debug("put refused", "err", err)
+	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), err.Error()))
+}
