@@ -168,4 +168,3 @@ func waitListening(t *testing.T, sc *bufio.Scanner) string {
 	}
 	return ""
 }
-

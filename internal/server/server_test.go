@@ -416,7 +416,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
-
 // endless is a storage whose get * answer never ends: it streams points
 // until the visitor fails, as a huge store would to a client that never
 // reads.
