@@ -28,8 +28,19 @@ type testServer struct {
 
 func startServer(t *testing.T, maxLine int) *testServer {
 	t.Helper()
-	st := store.NewMemory()
-	srv, err := New(Config{Storage: st, MaxLineLength: maxLine})
+	return startWith(t, Config{MaxLineLength: maxLine})
+}
+
+// startWith serves cfg (with a fresh memory store unless cfg has one) on an
+// ephemeral loopback port until the test ends.
+func startWith(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	st, _ := cfg.Storage.(*store.Memory)
+	if cfg.Storage == nil {
+		st = store.NewMemory()
+		cfg.Storage = st
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
