@@ -1,8 +1,13 @@
 package metricsd
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 )
 
 // Config is everything a Server can be told. The command fills it from
@@ -15,12 +20,34 @@ type Config struct {
 	MaxLineLength int
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
+
+	// MaxConns bounds the open protocol connections; past it a new one is
+	// answered "error\ntoo many connections\n\n" and closed. 0: no bound.
+	MaxConns int
+	// ReadTimeout bounds how long a started request line may stay
+	// incomplete (slowloris). 0: no bound.
+	ReadTimeout time.Duration
+	// IdleTimeout closes a connection quiet between requests for this
+	// long. 0: never, as course clients keep sessions open.
+	IdleTimeout time.Duration
+	// WriteTimeout drops a client that does not read its answers for this
+	// long. 0: no bound.
+	WriteTimeout time.Duration
+
+	// TLSCertFile and TLSKeyFile, both set, serve the protocol over TLS.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile, with TLS on, requires client certificates signed by
+	// these CAs (mutual TLS).
+	TLSClientCAFile string
 }
 
 // Defaults of Config.
 const (
 	DefaultAddr          = "127.0.0.1:8888"
 	DefaultMaxLineLength = 64 << 10
+	DefaultMaxConns      = 10_000
+	DefaultReadTimeout   = 60 * time.Second
+	DefaultWriteTimeout  = 30 * time.Second
 )
 
 // DefaultConfig returns the configuration documented in the README.
@@ -28,6 +55,9 @@ func DefaultConfig() Config {
 	return Config{
 		Addr:          DefaultAddr,
 		MaxLineLength: DefaultMaxLineLength,
+		MaxConns:      DefaultMaxConns,
+		ReadTimeout:   DefaultReadTimeout,
+		WriteTimeout:  DefaultWriteTimeout,
 	}
 }
 
@@ -35,5 +65,43 @@ func (c Config) validate() error {
 	if c.MaxLineLength < 1 {
 		return fmt.Errorf("metricsd: max line length %d must be at least 1", c.MaxLineLength)
 	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("metricsd: max conns %d must not be negative", c.MaxConns)
+	}
+	if c.ReadTimeout < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 {
+		return errors.New("metricsd: timeouts must not be negative")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("metricsd: TLS needs both a certificate and a key file")
+	}
+	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
+		return errors.New("metricsd: a client CA file needs TLS (certificate and key files)")
+	}
 	return nil
+}
+
+// tlsConfig loads the TLS files, or returns nil when TLS is off.
+func (c Config) tlsConfig() (*tls.Config, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: load TLS key pair %s, %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.TLSClientCAFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(c.TLSClientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: read client CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("metricsd: client CA file %s holds no PEM certificate", c.TLSClientCAFile)
+	}
+	cfg.ClientCAs = pool
+	cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	return cfg, nil
 }

@@ -43,11 +43,20 @@ func NewServer(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tlsCfg, err := cfg.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	st := store.NewMemory()
 	proto, err := server.New(server.Config{
 		Storage:       st,
 		MaxLineLength: cfg.MaxLineLength,
 		Logger:        log,
+		MaxConns:      cfg.MaxConns,
+		ReadTimeout:   cfg.ReadTimeout,
+		IdleTimeout:   cfg.IdleTimeout,
+		WriteTimeout:  cfg.WriteTimeout,
+		TLS:           tlsCfg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("metricsd: %w", err)
@@ -71,12 +80,46 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.addr = ln.Addr()
 	s.mu.Unlock()
-	s.log.Info("metricsd listening", "addr", ln.Addr().String())
+	s.log.Info("metricsd listening", "addr", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
+	s.warnIfExposed(ln.Addr())
 	err := s.proto.Serve(ln)
 	if errors.Is(err, server.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// warnIfExposed says so when plain TCP is served beyond the loopback
+// interface: the protocol has no authentication of its own.
+func (s *Server) warnIfExposed(addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() || s.cfg.TLSCertFile != "" {
+		return
+	}
+	s.log.Warn("serving plain TCP on a non-loopback address: anyone who can reach it can read and write metrics; use TLS (--tls-cert, --tls-key, --tls-client-ca) or bind 127.0.0.1", "addr", addr.String())
+}
+
+// Run serves cfg.Addr until ctx ends, then shuts down gracefully within
+// shutdownGrace. A bind failure is returned at once.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("metricsd shutting down", "cause", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return err
+	}
+	return <-served
 }
 
 // Addr is the address the server listens on, or nil before Serve.
@@ -97,7 +140,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// shutdownGrace bounds how long RunServer waits for sessions after a signal.
+// shutdownGrace bounds how long Run waits for sessions after its context
+// ends.
 const shutdownGrace = 10 * time.Second
 
 // RunServer serves the metrics protocol on host:port, in memory, until
@@ -112,23 +156,7 @@ func RunServer(host string, port int) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("metricsd: listen on %s: %w", cfg.Addr, err)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	return <-served
+	return srv.Run(ctx)
 }

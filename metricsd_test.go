@@ -168,3 +168,26 @@ func waitListening(t *testing.T, sc *bufio.Scanner) string {
 	}
 	return ""
 }
+
+func TestConfigValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"zero line limit", func(c *Config) { c.MaxLineLength = 0 }},
+		{"negative max conns", func(c *Config) { c.MaxConns = -1 }},
+		{"negative read timeout", func(c *Config) { c.ReadTimeout = -time.Second }},
+		{"cert without key", func(c *Config) { c.TLSCertFile = "cert.pem" }},
+		{"client CA without TLS", func(c *Config) { c.TLSClientCAFile = "ca.pem" }},
+		{"missing TLS files", func(c *Config) { c.TLSCertFile, c.TLSKeyFile = "/nonexistent/c", "/nonexistent/k" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.change(&cfg)
+			if _, err := NewServer(cfg); err == nil {
+				t.Fatal("NewServer accepted the config")
+			}
+		})
+	}
+}

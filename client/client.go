@@ -3,6 +3,7 @@ package client
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +30,14 @@ type Option func(*options)
 type options struct {
 	dialer        *net.Dialer
 	maxLineLength int
+	tls           *tls.Config
+}
+
+// WithTLS speaks TLS with cfg on every connection. For mutual TLS put the
+// client certificate in cfg.Certificates; when cfg.ServerName is empty the
+// host of the address is verified.
+func WithTLS(cfg *tls.Config) Option {
+	return func(o *options) { o.tls = cfg }
 }
 
 // WithDialer sets the dialer used to connect (and reconnect). The context of
@@ -121,11 +130,33 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, c.netError(ctx, "dial", err)
 	}
+	if c.opts.tls != nil {
+		if nc, err = c.handshake(ctx, nc); err != nil {
+			return nil, c.netError(ctx, "tls handshake", err)
+		}
+	}
 	return &conn{
 		nc:      nc,
 		r:       bufio.NewReaderSize(nc, readBufferSize),
 		maxLine: c.opts.maxLineLength,
 	}, nil
+}
+
+// handshake runs the TLS client handshake on nc within ctx.
+func (c *Client) handshake(ctx context.Context, nc net.Conn) (net.Conn, error) {
+	cfg := c.opts.tls
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		if host, _, err := net.SplitHostPort(c.addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
 }
 
 // current returns the open connection, dialling one if there is none.

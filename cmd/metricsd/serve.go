@@ -6,14 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"time"
 
 	"metricsd"
 )
-
-// shutdownTimeout bounds the graceful shutdown after SIGINT or SIGTERM.
-const shutdownTimeout = 10 * time.Second
 
 // serveUsage describes the serve command.
 func serveUsage() usage {
@@ -34,6 +29,20 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"listen `address` host:port (port 0 picks a free port)")
 	fs.IntVar(&cfg.MaxLineLength, "max-line-length", cfg.MaxLineLength,
 		"longest request line in `bytes`; a longer line is answered with an error")
+	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns,
+		"most open protocol `connections`; more are refused (0: no limit)")
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout,
+		"longest a started request line may stay incomplete (0: no limit)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout,
+		"close connections quiet between requests for this long (0: never)")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout,
+		"drop a client that does not read its answers for this long (0: never)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", cfg.TLSCertFile,
+		"serve TLS with this PEM certificate `file` (needs --tls-key)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile,
+		"PEM private key `file` of --tls-cert")
+	fs.StringVar(&cfg.TLSClientCAFile, "tls-client-ca", cfg.TLSClientCAFile,
+		"require client certificates signed by the CAs in this PEM `file` (mutual TLS)")
 	return fs
 }
 
@@ -77,30 +86,13 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	return exitOK
 }
 
-// serve runs a server with cfg until ctx ends, then shuts it down within
-// shutdownTimeout. The server logs "metricsd listening" with the bound
-// address once the listener is open.
+// serve runs a server with cfg until ctx ends, then shuts it down
+// gracefully. The server logs "metricsd listening" with the bound address
+// once the listener is open.
 func serve(ctx context.Context, cfg metricsd.Config) error {
 	srv, err := metricsd.NewServer(cfg)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	cfg.Logger.Info("metricsd shutting down", "cause", context.Cause(ctx))
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return <-served
+	return srv.Run(ctx)
 }
