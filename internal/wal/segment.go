@@ -1,0 +1,85 @@
+package wal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+// File is what the log needs of a segment file. It exists so that tests can
+// wrap the real file and make writes, syncs or truncations fail.
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
+// OpenFileFunc opens a segment file; os.OpenFile satisfies it through
+// OpenOS.
+type OpenFileFunc func(name string, flag int, perm os.FileMode) (File, error)
+
+// OpenOS opens a segment file with os.OpenFile.
+func OpenOS(name string, flag int, perm os.FileMode) (File, error) {
+	return os.OpenFile(name, flag, perm)
+}
+
+// SegmentName is the file name of segment index: the zero-padded decimal
+// index, so that names sort in log order.
+func SegmentName(index uint64) string {
+	return fmt.Sprintf("%08d", index)
+}
+
+// parseSegmentName returns the index named by name, or false when name is
+// not a segment's.
+func parseSegmentName(name string) (uint64, bool) {
+	if len(name) < 8 {
+		return 0, false
+	}
+	i, err := strconv.ParseUint(name, 10, 64)
+	if err != nil || SegmentName(i) != name {
+		return 0, false
+	}
+	return i, true
+}
+
+// listSegments returns the indexes of the segment files in dir, ascending.
+// Other files are left alone.
+func listSegments(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("wal: list %s: %w", dir, err)
+	}
+	var idx []uint64
+	for _, e := range entries {
+		if i, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	return idx, nil
+}
+
+// SyncDir fsyncs a directory, which makes the creation, renaming and
+// removal of its entries durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory %s: %w", dir, err)
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	if err := d.Close(); err != nil {
+		return fmt.Errorf("close directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// segmentPath is the path of segment index in dir.
+func segmentPath(dir string, index uint64) string {
+	return filepath.Join(dir, SegmentName(index))
+}
