@@ -1,0 +1,234 @@
+package graphite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"metricsd/internal/store"
+)
+
+// DefaultLogInterval is how often, at most, the Receiver logs a dropped
+// line when ReceiverConfig.LogInterval is zero.
+const DefaultLogInterval = 10 * time.Second
+
+// ReceiverConfig is what a Receiver needs; the root package fills it.
+type ReceiverConfig struct {
+	// Storage is where points go. Required.
+	Storage store.Storage
+	// MaxLineLength bounds a line's bytes before its "\n"; a longer line is
+	// dropped (ReasonTooLong) without being buffered.
+	MaxLineLength int
+	// Logger receives listen/stop lines and rate-limited warnings about
+	// dropped lines; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the Receiver's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	// Now gives the time of arrival for lines that ask for it ("-1", "N");
+	// nil means time.Now. Tests inject a fixed clock.
+	Now func() time.Time
+	// MaxConns bounds the open connections; past it a new connection is
+	// closed at once (the protocol has no way to say why). 0: no bound.
+	MaxConns int
+	// IdleTimeout closes a connection that sends nothing for that long; zero
+	// means never, as carbon does (agents keep one connection for hours).
+	IdleTimeout time.Duration
+	// LogInterval is the least time between two warnings about dropped
+	// lines; zero means DefaultLogInterval.
+	LogInterval time.Duration
+}
+
+// Receiver accepts Graphite plaintext connections and stores every good
+// line. The protocol has no replies: bad lines are counted and skipped, and
+// never end the connection.
+type Receiver struct {
+	cfg      ReceiverConfig
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *receiverMetrics
+	badLines *rateLimit // warnings about dropped lines
+	refusals *rateLimit // warnings about refused connections
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	wg        sync.WaitGroup // one per running session
+}
+
+// ErrReceiverClosed is returned by Serve after Shutdown.
+var ErrReceiverClosed = errors.New("graphite: receiver closed")
+
+// NewReceiver checks cfg and returns a Receiver that is not yet serving.
+func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
+	if cfg.Storage == nil {
+		return nil, errors.New("graphite: receiver config has no storage")
+	}
+	if cfg.MaxLineLength <= 0 {
+		return nil, fmt.Errorf("graphite: max line length %d must be positive", cfg.MaxLineLength)
+	}
+	if cfg.MaxConns < 0 || cfg.IdleTimeout < 0 {
+		return nil, errors.New("graphite: max conns and idle timeout must not be negative")
+	}
+	m, err := newReceiverMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+		metrics:   m,
+		listeners: make(map[net.Listener]struct{}),
+		sessions:  make(map[*session]struct{}),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	every := cfg.LogInterval
+	if every <= 0 {
+		every = DefaultLogInterval
+	}
+	r.badLines = newRateLimit(every, r.now)
+	r.refusals = newRateLimit(every, r.now)
+	return r, nil
+}
+
+// Serve accepts connections on ln until Shutdown, then returns
+// ErrReceiverClosed; an accept failure that is not temporary is returned at
+// once. Temporary failures (such as running out of file descriptors) are
+// retried after a pause that doubles from 10 ms to 1 s, so that an error
+// storm cannot spin the CPU. Serve closes ln when it returns.
+func (r *Receiver) Serve(ln net.Listener) error {
+	if !r.track(ln) {
+		ln.Close()
+		return ErrReceiverClosed
+	}
+	defer r.untrack(ln)
+	r.log.Info("graphite listening", "addr", ln.Addr().String())
+	var pause time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err == nil {
+			pause = 0
+			r.start(conn)
+			continue
+		}
+		if r.isClosing() || errors.Is(err, net.ErrClosed) {
+			return ErrReceiverClosed
+		}
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return fmt.Errorf("graphite: accept on %s: %w", ln.Addr(), err)
+		}
+		pause = min(max(2*pause, 10*time.Millisecond), time.Second)
+		r.log.Warn("graphite accept failed; retrying", "err", err, "pause", pause)
+		time.Sleep(pause)
+	}
+}
+
+func (r *Receiver) isClosing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closing
+}
+
+// track registers ln so that Shutdown closes it; false means the Receiver
+// is already shutting down.
+func (r *Receiver) track(ln net.Listener) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return false
+	}
+	r.listeners[ln] = struct{}{}
+	return true
+}
+
+func (r *Receiver) untrack(ln net.Listener) {
+	r.mu.Lock()
+	delete(r.listeners, ln)
+	r.mu.Unlock()
+	ln.Close()
+}
+
+// start runs a session for conn, unless the Receiver is shutting down or
+// has MaxConns connections open already.
+func (r *Receiver) start(conn net.Conn) {
+	s := newSession(r, conn)
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if r.cfg.MaxConns > 0 && len(r.sessions) >= r.cfg.MaxConns {
+		r.mu.Unlock()
+		conn.Close()
+		r.metrics.refused.Inc()
+		if suppressed, ok := r.refusals.allow(); ok {
+			r.log.Warn("graphite connection refused: too many connections", "remote", conn.RemoteAddr().String(), "max_conns", r.cfg.MaxConns, "suppressed", suppressed)
+		}
+		return
+	}
+	r.sessions[s] = struct{}{}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	r.metrics.connections.Inc()
+	r.metrics.open.Inc()
+	go func() {
+		defer r.wg.Done()
+		defer r.metrics.open.Dec()
+		s.serve()
+		r.mu.Lock()
+		delete(r.sessions, s)
+		r.mu.Unlock()
+	}()
+}
+
+// Shutdown stops accepting, lets every session store the complete lines it
+// has already read, and waits for the sessions to end. If ctx ends first,
+// the remaining connections are closed and ctx's error is returned. Calling
+// it again is harmless.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	first := !r.closing
+	r.closing = true
+	for ln := range r.listeners {
+		ln.Close()
+	}
+	for s := range r.sessions {
+		s.interrupt()
+	}
+	r.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.mu.Lock()
+		for s := range r.sessions {
+			s.conn.Close()
+		}
+		r.mu.Unlock()
+		<-done
+		return fmt.Errorf("graphite: shutdown: %w", ctx.Err())
+	}
+	if first {
+		r.log.Info("graphite stopped")
+	}
+	return nil
+}
