@@ -1,0 +1,128 @@
+package snapshot
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Format constants; see the package documentation.
+const (
+	magic      = "MDSNAP\x00\x01"
+	version    = 1
+	headerSize = 28
+	prefix     = "snapshot-"
+	tmpSuffix  = ".tmp"
+)
+
+// Record types.
+const (
+	typeSeries byte = 1
+	typePoints byte = 2
+	typeEnd    byte = 3
+)
+
+// maxPointsBody bounds a points record, so that loading holds little.
+const maxPointsBody = 64 << 10
+
+// Info describes a snapshot file.
+type Info struct {
+	Path    string
+	Segment uint64 // the first log segment it does not cover
+	Series  int
+	Points  int
+	Bytes   int64
+}
+
+// Name is the file name of the snapshot that covers the log before segment
+// seg.
+func Name(seg uint64) string {
+	return fmt.Sprintf("%s%08d", prefix, seg)
+}
+
+// parseName returns the segment a snapshot file name says it covers.
+func parseName(name string) (uint64, bool) {
+	digits, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	seg, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || Name(seg) != name {
+		return 0, false
+	}
+	return seg, true
+}
+
+// List returns the segments covered by the snapshots in dir, ascending.
+// Leftover temporary files are not listed.
+func List(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: list %s: %w", dir, err)
+	}
+	var segs []uint64
+	for _, e := range entries {
+		if seg, ok := parseName(e.Name()); ok && e.Type().IsRegular() {
+			segs = append(segs, seg)
+		}
+	}
+	slices.Sort(segs)
+	return segs, nil
+}
+
+// Path is the path of the snapshot in dir that covers the log before seg.
+func Path(dir string, seg uint64) string {
+	return filepath.Join(dir, Name(seg))
+}
+
+// RemoveTemp deletes the temporary files of interrupted snapshot writes.
+func RemoveTemp(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("snapshot: list %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if base, ok := strings.CutSuffix(name, tmpSuffix); ok {
+			if _, ok := parseName(base); !ok {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("snapshot: remove interrupted %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// RemoveBefore deletes the snapshots in dir that cover less than seg.
+func RemoveBefore(dir string, seg uint64) error {
+	segs, err := List(dir)
+	if err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if s >= seg {
+			break
+		}
+		if err := os.Remove(Path(dir, s)); err != nil {
+			return fmt.Errorf("snapshot: remove old %s: %w", Name(s), err)
+		}
+	}
+	return nil
+}
+
+// appendHeader appends the file header for a snapshot covering the log
+// before seg.
+func appendHeader(dst []byte, seg uint64) []byte {
+	start := len(dst)
+	dst = append(dst, magic...)
+	dst = binary.LittleEndian.AppendUint32(dst, version)
+	dst = binary.LittleEndian.AppendUint32(dst, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, seg)
+	return binary.LittleEndian.AppendUint32(dst, crc(dst[start:]))
+}
