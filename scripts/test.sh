@@ -38,7 +38,7 @@ fuzz_all() {
 	for pkg in $(go list ./...); do
 		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $target for $fuzztime"
-			go test -run=NONE -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" || ok=1
+			go test -run=NONE -fuzz="^${target}\$" -fuzztime="$fuzztime" -fuzzminimizetime=5s "$pkg" || ok=1
 		done
 	done
 	return $ok
