@@ -1,0 +1,389 @@
+package chunkenc
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"slices"
+)
+
+// The code tables of the stream encoding (package documentation, encoding
+// 3): code k of a timestamp or a decimal value carries a delta of delta in
+// the given number of bits.
+var (
+	tsWidths    = [...]uint{0, 8, 16, 32, 64}
+	valueWidths = [...]uint{0, 4, 8, 16, 32, 64}
+)
+
+const (
+	tsMaxCode    = len(tsWidths) - 1
+	codeExponent = len(valueWidths) // exponent change, then a value code
+	codeRawBits  = codeExponent + 1 // the value's IEEE bits
+	valueMaxCode = codeRawBits      // the longest value code
+	expBits      = 6                // width of an exponent change's e'+22
+	minStreamExp = -maxExp10        // the smallest exponent a stream uses
+	rawValueBits = 64               // width of a code-7 value
+	firstTSBits  = 64               // width of the first timestamp
+	streamMinCap = 16               // first allocation of an Appender's buffer
+)
+
+// streamState is what both an Appender and a stream decoder know after a
+// point: where the next point starts and what it is coded against.
+type streamState struct {
+	nbits uint  // bits of the body used
+	count int   // points so far
+	t, td int64 // last timestamp and last timestamp delta
+	m, md int64 // last decimal mantissa and its last delta
+	exp   int   // the exponent of decimal mantissas
+}
+
+// Appender builds an EncStream chunk one point at a time: the chunk being
+// filled, before the store re-encodes it as a block chunk. Appending a point
+// costs a few dozen nanoseconds and no allocation once the buffer has grown
+// (Reset keeps it). The zero value is an empty chunk ready for use; an
+// Appender is not safe for concurrent use.
+type Appender struct {
+	buf  []byte      // the chunk: header, then the body
+	cur  streamState // after the last point
+	prev streamState // before the last point, for ReplaceLast
+}
+
+// Len returns the number of points appended.
+func (a *Appender) Len() int { return a.cur.count }
+
+// LastTimestamp returns the timestamp of the last point; it is only
+// meaningful when Len() > 0.
+func (a *Appender) LastTimestamp() int64 { return a.cur.t }
+
+// Bytes returns the chunk built so far, nil before the first point. The
+// slice is only valid until the Appender is next changed.
+func (a *Appender) Bytes() []byte { return a.buf }
+
+// Reset empties the chunk and keeps its buffer for the next one.
+func (a *Appender) Reset() {
+	a.buf = a.buf[:0]
+	a.cur, a.prev = streamState{}, streamState{}
+}
+
+// Release empties the chunk and drops its buffer, for an Appender that may
+// stay empty for long.
+func (a *Appender) Release() {
+	a.Reset()
+	a.buf = nil
+}
+
+// Append adds a point after the others. Timestamps need not be ascending
+// for the encoding, but Put relies on it. It fails only when the chunk
+// already holds MaxPoints points.
+func (a *Appender) Append(t int64, v float64) error {
+	if a.cur.count >= MaxPoints {
+		return ErrTooManyPoints
+	}
+	a.appendPoint(t, v)
+	return nil
+}
+
+// appendPoint is Append once the count is known to have room.
+func (a *Appender) appendPoint(t int64, v float64) {
+	if len(a.buf) == 0 {
+		a.buf = appendHeader(slices.Grow(a.buf, streamMinCap), EncStream, 0)
+	}
+	a.prev = a.cur
+	a.appendTimestamp(t)
+	a.appendValue(v)
+	a.cur.count++
+	binary.LittleEndian.PutUint16(a.buf[1:], uint16(a.cur.count))
+}
+
+// ReplaceLast gives the last point the value v. The chunk must not be empty.
+func (a *Appender) ReplaceLast(v float64) {
+	t := a.cur.t
+	a.truncateTo(a.prev)
+	a.appendPoint(t, v)
+}
+
+// Put stores (t, v) with last-write-wins semantics in a chunk whose points
+// are in ascending timestamp order: it appends when t is after the last
+// point, replaces the value of an equal timestamp, and otherwise inserts
+// the point in order, re-encoding the points after it (O(Len) time). scratch
+// is working space, returned for reuse. added reports whether the chunk
+// gained a point (false when a value was replaced).
+func (a *Appender) Put(t int64, v float64, scratch []Point) (added bool, _ []Point, err error) {
+	switch {
+	case a.cur.count == 0 || t > a.cur.t:
+		return true, scratch, a.Append(t, v)
+	case t == a.cur.t:
+		a.ReplaceLast(v)
+		return false, scratch, nil
+	}
+	pts, err := Decode(scratch[:0], a.buf)
+	if err != nil {
+		return false, scratch, err
+	}
+	i, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmpInt(p.Timestamp, t) })
+	if found {
+		pts[i].Value = v
+	} else {
+		if len(pts) >= MaxPoints {
+			return false, pts, ErrTooManyPoints
+		}
+		pts = slices.Insert(pts, i, Point{Timestamp: t, Value: v})
+	}
+	if err := a.rewriteFrom(pts, i); err != nil {
+		return false, pts, err
+	}
+	return !found, pts, nil
+}
+
+// cmpInt orders two int64s for binary searches.
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// rewriteFrom makes the chunk hold pts (at most MaxPoints), whose first i
+// points it already holds: it cuts the stream after them and appends the
+// rest.
+func (a *Appender) rewriteFrom(pts []Point, i int) error {
+	r := streamReader{src: a.buf[headerLen:]}
+	for range i {
+		if _, err := r.next(); err != nil {
+			return err
+		}
+	}
+	a.truncateTo(r.st)
+	for _, p := range pts[i:] {
+		a.appendPoint(p.Timestamp, p.Value)
+	}
+	return nil
+}
+
+// truncateTo cuts the chunk back to an earlier state: the body is shortened
+// to its bits and the bits after them zeroed, as appendBits expects.
+func (a *Appender) truncateTo(st streamState) {
+	a.cur = st
+	a.buf = a.buf[:headerLen+int(st.nbits+7)/8]
+	if used := st.nbits & 7; used != 0 {
+		a.buf[len(a.buf)-1] &= byte(1<<used - 1)
+	}
+	binary.LittleEndian.PutUint16(a.buf[1:], uint16(st.count))
+}
+
+// put appends the w low bits of x to the body.
+func (a *Appender) put(x uint64, w uint) {
+	a.buf = appendBits(a.buf, a.cur.nbits, x, w)
+	a.cur.nbits += w
+}
+
+// putCode writes code k of a table whose longest code is maxCode.
+func (a *Appender) putCode(k, maxCode int) {
+	w := uint(k)
+	if k < maxCode {
+		w++ // the terminating zero bit
+	}
+	a.put(1<<k-1, w)
+}
+
+// putDoD writes dod with the shortest code of widths that holds it.
+func (a *Appender) putDoD(dod int64, widths []uint, maxCode int) {
+	k := 0
+	if dod != 0 {
+		for k = 1; !fitsSigned(dod, widths[k]); k++ {
+		}
+	}
+	a.putCode(k, maxCode)
+	a.put(lowBits(uint64(dod), widths[k]), widths[k])
+}
+
+func (a *Appender) appendTimestamp(t int64) {
+	s := &a.cur
+	if s.count == 0 {
+		a.put(uint64(t), firstTSBits)
+	} else {
+		td := t - s.t // wraps modulo 2^64, as the decoder's sum does
+		a.putDoD(td-s.td, tsWidths[:], tsMaxCode)
+		s.td = td
+	}
+	s.t = t
+}
+
+// appendValue writes v as a decimal mantissa when it has a short decimal
+// form that fits the stream's exponent, and as raw bits otherwise.
+func (a *Appender) appendValue(v float64) {
+	s := &a.cur
+	if m, e, ok := decimalOf(v); ok {
+		exp := min(s.exp, e)
+		if mant, ok := rescale(m, e-exp, maxMantissa); ok {
+			if exp < s.exp {
+				a.putCode(codeExponent, valueMaxCode)
+				a.put(uint64(exp-minStreamExp), expBits)
+				s.m = scaleWrapping(s.m, s.exp-exp)
+				s.md = scaleWrapping(s.md, s.exp-exp)
+				s.exp = exp
+			}
+			a.putDoD(mant-s.m-s.md, valueWidths[:], valueMaxCode)
+			s.md = mant - s.m
+			s.m = mant
+			return
+		}
+	}
+	a.putCode(codeRawBits, valueMaxCode)
+	a.put(math.Float64bits(v), rawValueBits)
+}
+
+// scaleWrapping returns x × 10^k modulo 2^64. Encoder and decoder scale the
+// same way, so the state stays in step even where it wraps.
+func scaleWrapping(x int64, k int) int64 {
+	for ; k > 18; k -= 18 {
+		x *= pow10Int[18]
+	}
+	return x * pow10Int[k]
+}
+
+// streamReader decodes an EncStream body point by point.
+type streamReader struct {
+	src []byte
+	st  streamState
+}
+
+// decodeStream decodes the body of an EncStream chunk into pts, which has
+// the chunk's length.
+func decodeStream(pts []Point, body []byte) error {
+	r := streamReader{src: body}
+	for i := range pts {
+		p, err := r.next()
+		if err != nil {
+			return err
+		}
+		pts[i] = p
+	}
+	if used := int(r.st.nbits+7) / 8; used != len(body) {
+		return corrupt("stream: %d bytes after the last point", len(body)-used)
+	}
+	return nil
+}
+
+// read consumes w bits.
+func (r *streamReader) read(w uint) (uint64, error) {
+	if r.st.nbits+w > 8*uint(len(r.src)) {
+		return 0, corrupt("stream: ends inside point %d", r.st.count)
+	}
+	x := readBits(r.src, r.st.nbits, w)
+	r.st.nbits += w
+	return x, nil
+}
+
+// code consumes a code of a table whose longest code is maxCode.
+func (r *streamReader) code(maxCode int) (int, error) {
+	left := 8*uint(len(r.src)) - r.st.nbits
+	w := min(uint(maxCode), left)
+	x := readBits(r.src, r.st.nbits, w)
+	k := bits.TrailingZeros64(^x) // ^x has bit w set, so k <= w
+	switch {
+	case k == maxCode:
+		r.st.nbits += uint(k)
+	case uint(k) < w:
+		r.st.nbits += uint(k) + 1
+	default:
+		return 0, corrupt("stream: ends inside point %d", r.st.count)
+	}
+	return k, nil
+}
+
+// dod reads the delta of delta that code k of widths carries.
+func (r *streamReader) dod(k int, widths []uint) (int64, error) {
+	if k == 0 {
+		return 0, nil
+	}
+	w := widths[k]
+	x, err := r.read(w)
+	return signExtend(x, w), err
+}
+
+// next decodes one point.
+func (r *streamReader) next() (Point, error) {
+	t, err := r.timestamp()
+	if err != nil {
+		return Point{}, err
+	}
+	v, err := r.value()
+	if err != nil {
+		return Point{}, err
+	}
+	r.st.count++
+	return Point{Timestamp: t, Value: v}, nil
+}
+
+func (r *streamReader) timestamp() (int64, error) {
+	s := &r.st
+	if s.count == 0 {
+		x, err := r.read(firstTSBits)
+		s.t = int64(x)
+		return s.t, err
+	}
+	k, err := r.code(tsMaxCode)
+	if err != nil {
+		return 0, err
+	}
+	dod, err := r.dod(k, tsWidths[:])
+	if err != nil {
+		return 0, err
+	}
+	s.td += dod
+	s.t += s.td
+	return s.t, nil
+}
+
+func (r *streamReader) value() (float64, error) {
+	s := &r.st
+	k, err := r.code(valueMaxCode)
+	if err != nil {
+		return 0, err
+	}
+	switch k {
+	case codeRawBits:
+		x, err := r.read(rawValueBits)
+		return math.Float64frombits(x), err
+	case codeExponent:
+		if k, err = r.exponentChange(); err != nil {
+			return 0, err
+		}
+	}
+	dod, err := r.dod(k, valueWidths[:])
+	if err != nil {
+		return 0, err
+	}
+	s.md += dod
+	s.m += s.md
+	return decimalValue(s.m, s.exp), nil
+}
+
+// exponentChange reads a new exponent, rescales the state to it, and reads
+// the value code that must follow.
+func (r *streamReader) exponentChange() (int, error) {
+	s := &r.st
+	x, err := r.read(expBits)
+	if err != nil {
+		return 0, err
+	}
+	exp := int(x) + minStreamExp
+	if exp >= s.exp {
+		return 0, corrupt("stream: exponent %d does not decrease from %d", exp, s.exp)
+	}
+	s.m = scaleWrapping(s.m, s.exp-exp)
+	s.md = scaleWrapping(s.md, s.exp-exp)
+	s.exp = exp
+	k, err := r.code(valueMaxCode)
+	if err != nil {
+		return 0, err
+	}
+	if k >= codeExponent {
+		return 0, corrupt("stream: code %d after an exponent change", k)
+	}
+	return k, nil
+}
