@@ -1,0 +1,17 @@
+package graphite
+
+import "fmt"
+
+// QueryError is a request that can't be answered because of what it asks:
+// a malformed pattern, time or target. The HTTP API answers it with 400 and
+// its text; any other error is the server's fault.
+type QueryError struct {
+	Msg string
+}
+
+func (e *QueryError) Error() string { return e.Msg }
+
+// queryErrorf builds a QueryError from a format.
+func queryErrorf(format string, args ...any) error {
+	return &QueryError{Msg: fmt.Sprintf(format, args...)}
+}
