@@ -1,0 +1,45 @@
+// Package durable is metricsd's persistent storage engine: a
+// store.Storage that keeps points in a store.Memory and makes every
+// accepted put survive a restart through a write-ahead log (package wal)
+// and periodic snapshots (package snapshot), all in one data directory:
+//
+//	DIR/LOCK                 flock(2) held while an engine runs
+//	DIR/wal/00000000 ...     log segments
+//	DIR/snapshot-00000007    newest snapshot: covers the log before segment 7
+//
+// # Order
+//
+// The log's order is the order in which puts are applied to memory, so a
+// replay reproduces last-write-wins and first-insertion order exactly.
+// Under FsyncInterval and FsyncNever, Submit applies a put to memory and
+// appends its record to the pending batch in one critical section. Under
+// FsyncAlways, Submit only appends the record; the single writer goroutine
+// writes and fsyncs the batch, then applies its puts in log order, then
+// wakes their waiters: an error therefore means nothing was stored, and a
+// point is never visible before it is durable.
+//
+// # Group commit
+//
+// One writer goroutine owns the log file. It takes everything pending,
+// writes it with one write, and under FsyncAlways fsyncs once for every put
+// in it; puts that arrive during that fsync form the next batch. Under
+// FsyncInterval it fsyncs on a ticker; under FsyncNever, only when a
+// segment is cut and on Close.
+//
+// # Failure
+//
+// A failed write or fsync fails the puts of that batch, rolls the log back
+// to the batch's start, and puts the engine into a failed state: every
+// later put is refused with an error wrapping ErrFailed and Ready reports
+// it, because after a failed fsync nobody can say what the disk holds.
+// Restarting the process recovers from what is on disk. Under
+// FsyncInterval and FsyncNever the failed batch had already been applied
+// and acknowledged: that is the interval the mode promises to risk.
+//
+// # Recovery
+//
+// Start loads the newest snapshot, replays the log segments after it
+// (logging progress), repairs a torn tail, and refuses to start on a
+// damaged snapshot, a damaged record before the end of the log, or a
+// missing segment, naming the file and offset.
+package durable

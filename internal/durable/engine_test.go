@@ -1,0 +1,554 @@
+package durable
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"metricsd/internal/snapshot"
+	"metricsd/internal/store"
+	"metricsd/internal/wal"
+)
+
+var modes = []FsyncMode{FsyncAlways, FsyncInterval, FsyncNever}
+
+func TestRestartAnswersIdentically(t *testing.T) {
+	tests := []struct {
+		name    string
+		segSize int64
+		restart func(t *testing.T, e *Engine, dir string) string // returns the dir to reopen
+	}{
+		{"graceful close (final snapshot)", 0, func(t *testing.T, e *Engine, dir string) string {
+			closeEngine(t, e)
+			return dir
+		}},
+		{"crash without a snapshot (log only)", 0, func(t *testing.T, e *Engine, dir string) string {
+			waitWritten(t, e)
+			return copyDir(t, dir)
+		}},
+		{"crash after a snapshot, small segments", 1024, func(t *testing.T, e *Engine, dir string) string {
+			if err := e.Snapshot(); err != nil {
+				t.Fatalf("Snapshot: %v", err)
+			}
+			workload(t, e, 300) // more puts after the snapshot, in the log only
+			waitWritten(t, e)
+			return copyDir(t, dir)
+		}},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			t.Run(mode.String()+"/"+tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				cfg := Config{Dir: dir, Fsync: mode, SegmentSize: tt.segSize, SnapshotInterval: -1}
+				e := start(t, cfg)
+				workload(t, e, 1000)
+				reopen := tt.restart(t, e, dir)
+				want := dump(t, e)
+				closeEngine(t, e)
+				cfg.Dir = reopen
+				again := start(t, cfg)
+				if got := dump(t, again); got != want {
+					t.Fatalf("after restart the store differs:\n got %d bytes\nwant %d bytes", len(got), len(want))
+				}
+				// And it goes on taking puts where it left off.
+				put(t, again, "new", 1, 1)
+				put(t, again, "cpu", 1, 2)
+				want = dump(t, again)
+				closeEngine(t, again)
+				if got := dump(t, start(t, cfg)); got != want {
+					t.Fatalf("after a second restart the store differs")
+				}
+			})
+		}
+	}
+}
+
+// waitWritten waits until the writer has written everything submitted so
+// far (a put under FsyncInterval returns before its write).
+func waitWritten(t *testing.T, e *Engine) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.mu.Lock()
+		pending := e.cur.recs.Len()
+		e.mu.Unlock()
+		if pending == 0 {
+			// The batch was taken; a cut request is answered only after
+			// the writer has written it.
+			if _, err := e.requestCut(); err != nil {
+				t.Fatalf("cut: %v", err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not drain the pending batch in 10s")
+		}
+		time.Sleep(time.Millisecond) // polling a condition, bounded by the deadline
+	}
+}
+
+func TestPipelinedSubmitsKeepOrder(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, Fsync: mode}
+			e := start(t, cfg)
+			var tickets []Ticket
+			for i := range 2000 {
+				tk, err := e.Submit([]byte("k"), store.Point{Timestamp: int64(i % 10), Value: float64(i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tickets = append(tickets, tk)
+			}
+			for i := len(tickets) - 1; i >= 0; i-- { // any order of waiting
+				if err := e.Wait(tickets[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []store.Point
+			e.Get([]byte("k"), func(_ []byte, pts []store.Point) error { got = append(got, pts...); return nil })
+			for i, p := range got {
+				if p.Timestamp != int64(i) || p.Value != float64(1990+i) {
+					t.Fatalf("point %d = %+v, want the last write %v", i, p, 1990+i)
+				}
+			}
+			want := dump(t, e)
+			closeEngine(t, e)
+			if got := dump(t, start(t, cfg)); got != want {
+				t.Fatal("restart changed the store")
+			}
+		})
+	}
+}
+
+func TestGroupCommitSharesFsyncs(t *testing.T) {
+	fs := &faultyFS{gate: make(chan struct{})}
+	e := start(t, Config{Dir: t.TempDir(), Fsync: FsyncAlways, OpenFile: fs.open})
+	// The first put's batch is held in its fsync while 99 more are
+	// submitted: they must all share the next fsync.
+	first, err := e.Submit([]byte("k"), store.Point{Timestamp: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return fs.syncCount() == 1 }, "the first fsync to start")
+	var tickets []Ticket
+	for i := 1; i < 100; i++ {
+		tk, err := e.Submit([]byte("k"), store.Point{Timestamp: int64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tickets = append(tickets, tk)
+	}
+	fs.gate <- struct{}{} // the first batch's fsync
+	if err := e.Wait(first); err != nil {
+		t.Fatal(err)
+	}
+	fs.gate <- struct{}{} // the second batch's: all 99 others
+	for _, tk := range tickets {
+		if err := e.Wait(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := fs.syncCount(); n != 2 {
+		t.Errorf("%d fsyncs for 100 puts in two batches, want 2", n)
+	}
+	fs.set(func(fs *faultyFS) { fs.gate = nil })
+}
+
+// waitFor polls cond until it holds, failing after 10s.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling a condition, bounded by the deadline
+	}
+}
+
+func TestDiskFailureAlways(t *testing.T) {
+	tests := []struct {
+		name   string
+		inject func(fs *faultyFS)
+		want   string
+	}{
+		{"write fails", func(fs *faultyFS) { fs.failWrite = true }, "write segment"},
+		{"fsync fails", func(fs *faultyFS) { fs.failSync = true }, "fsync segment"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := &faultyFS{}
+			e := start(t, Config{Dir: dir, Fsync: FsyncAlways, OpenFile: fs.open})
+			put(t, e, "kept", 1, 1)
+			fs.set(tt.inject)
+			err := e.Put([]byte("lost"), store.Point{Timestamp: 2, Value: 2})
+			if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Put err = %v, want the injected fault (%s)", err, tt.want)
+			}
+			if got := dump(t, e); strings.Contains(got, "lost") {
+				t.Errorf("a put answered with an error is visible:\n%s", got)
+			}
+			if err := e.Ready(); !errors.Is(err, ErrFailed) {
+				t.Errorf("Ready = %v, want ErrFailed", err)
+			}
+			fs.set(func(fs *faultyFS) { fs.failWrite, fs.failSync = false, false })
+			if err := e.Put([]byte("later"), store.Point{Timestamp: 3}); !errors.Is(err, ErrFailed) {
+				t.Errorf("a put after the failure: err = %v, want ErrFailed", err)
+			}
+			if err := e.Close(); !errors.Is(err, ErrFailed) {
+				t.Errorf("Close of a failed engine = %v, want it to report the failure", err)
+			}
+			again := start(t, Config{Dir: dir})
+			if got, want := dump(t, again), "\"kept\" 1 3ff0000000000000\n"; got != want {
+				t.Errorf("after restart:\n%s\nwant only the acknowledged point:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestDiskFailureInterval(t *testing.T) {
+	fs := &faultyFS{}
+	e := start(t, Config{Dir: t.TempDir(), Fsync: FsyncInterval, FsyncInterval: time.Millisecond, OpenFile: fs.open})
+	put(t, e, "k", 1, 1)
+	fs.set(func(fs *faultyFS) { fs.failSync = true })
+	put(t, e, "k", 2, 2) // acknowledged before the failing fsync: the interval at risk
+	waitFor(t, func() bool { return e.Ready() != nil }, "the failed fsync to fail the engine")
+	if err := e.Ready(); !errors.Is(err, ErrFailed) || !errors.Is(err, errInjected) {
+		t.Fatalf("Ready = %v, want ErrFailed caused by the fault", err)
+	}
+	if err := e.Put([]byte("k"), store.Point{Timestamp: 3}); !errors.Is(err, ErrFailed) {
+		t.Errorf("Put after failure = %v, want ErrFailed", err)
+	}
+	fs.set(func(fs *faultyFS) { fs.failSync = false })
+}
+
+func TestSecondEngineOnOneDirectory(t *testing.T) {
+	dir := t.TempDir()
+	start(t, Config{Dir: dir})
+	err := startErr(t, Config{Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "in use by another metricsd") || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second Start err = %v, want one naming %s as in use", err, dir)
+	}
+}
+
+func TestLockReleasedOnClose(t *testing.T) {
+	dir := t.TempDir()
+	e := start(t, Config{Dir: dir})
+	closeEngine(t, e)
+	start(t, Config{Dir: dir})
+}
+
+func TestCorruptionStopsStartup(t *testing.T) {
+	tests := []struct {
+		name string
+		// damage damages the data dir and returns the file the error must name.
+		damage func(t *testing.T, dir string) string
+		want   error
+	}{
+		{"flipped bit in the middle of the log", func(t *testing.T, dir string) string {
+			path := filepath.Join(dir, walDir, wal.SegmentName(0))
+			flip(t, path, 40)
+			return path
+		}, wal.ErrChecksum},
+		{"damaged snapshot", func(t *testing.T, dir string) string {
+			segs, _ := snapshot.List(dir)
+			path := snapshot.Path(dir, segs[len(segs)-1])
+			flip(t, path, 60)
+			return path
+		}, snapshot.ErrBadSnapshot},
+		{"missing segment", func(t *testing.T, dir string) string {
+			path := filepath.Join(dir, walDir, wal.SegmentName(1))
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			return wal.SegmentName(1)
+		}, wal.ErrMissingSegment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, SegmentSize: 1024, SnapshotInterval: -1}
+			e := start(t, cfg)
+			workload(t, e, 200)
+			if strings.Contains(tt.name, "snapshot") {
+				closeEngine(t, e) // writes the snapshot
+			} else {
+				waitWritten(t, e)
+				dir = copyDir(t, dir) // a crash: no snapshot, the whole log
+				closeEngine(t, e)
+			}
+			cfg.Dir = dir
+			file := tt.damage(t, dir)
+			before := copyDir(t, dir)
+			err := startErr(t, cfg)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), file) {
+				t.Fatalf("Start err = %v, want %v naming %s", err, tt.want, file)
+			}
+			var ce *wal.CorruptionError
+			if errors.As(err, &ce) && !strings.Contains(err.Error(), "offset") {
+				t.Errorf("corruption error without an offset: %v", err)
+			}
+			if dump(t, nil2(before)) != dump(t, nil2(dir)) {
+				t.Errorf("a failed startup modified the data directory")
+			}
+		})
+	}
+}
+
+// nil2 lists a directory's files and sizes as a store-like dump, to check
+// that a failed startup changed nothing.
+func nil2(dir string) store.Storage { return dirStore(dir) }
+
+type dirStore string
+
+func (d dirStore) Put([]byte, store.Point) error     { return nil }
+func (d dirStore) Get([]byte, store.VisitFunc) error { return nil }
+func (d dirStore) All(fn store.VisitFunc) error {
+	return filepath.WalkDir(string(d), func(path string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() || de.Name() == lockName {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(string(d), path)
+		var sum float64
+		for _, b := range data {
+			sum = sum*31 + float64(b)
+		}
+		return fn([]byte(rel), []store.Point{{Timestamp: int64(len(data)), Value: sum}})
+	})
+}
+
+// flip inverts one bit of the file at path.
+func flip(t *testing.T, path string, off int64) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[off] ^= 0x08
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTornTailIsRepaired(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, SnapshotInterval: -1}
+	e := start(t, cfg)
+	workload(t, e, 100)
+	waitWritten(t, e)
+	want := dump(t, e)
+	crashed := copyDir(t, dir)
+	closeEngine(t, e)
+	segs := segments(t, crashed)
+	path := filepath.Join(crashed, walDir, segs[len(segs)-1])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9}) // a record cut short
+	f.Close()
+	logs := &logBuffer{}
+	cfg.Dir, cfg.Logger = crashed, newLogger(logs)
+	if got := dump(t, start(t, cfg)); got != want {
+		t.Fatal("the store after repairing a torn tail differs")
+	}
+	if !strings.Contains(logs.String(), "bytes_dropped=11") {
+		t.Errorf("the repair was not logged with the bytes dropped:\n%s", logs)
+	}
+}
+
+func TestSnapshotDeletesCoveredSegments(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, SegmentSize: 512, SnapshotInterval: -1}
+	e := start(t, cfg)
+	workload(t, e, 500)
+	waitWritten(t, e)
+	if n := len(segments(t, dir)); n < 5 {
+		t.Fatalf("only %d segments before the snapshot; the test needs several", n)
+	}
+	if err := e.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if segs := segments(t, dir); len(segs) != 1 {
+		t.Errorf("segments after a snapshot: %v, want only the new one", segs)
+	}
+	if snaps, _ := snapshot.List(dir); len(snaps) != 1 {
+		t.Errorf("snapshots: %v, want one", snaps)
+	}
+	workload(t, e, 50)
+	if err := e.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if snaps, _ := snapshot.List(dir); len(snaps) != 1 {
+		t.Errorf("snapshots after a second one: %v, want only the newest", snaps)
+	}
+	want := dump(t, e)
+	closeEngine(t, e)
+	if got := dump(t, start(t, cfg)); got != want {
+		t.Fatal("restart from the snapshot differs")
+	}
+}
+
+func TestSnapshotsDuringConcurrentPuts(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{Dir: dir, Fsync: mode, SegmentSize: 4096, SnapshotInterval: -1, SnapshotWALBytes: 8192}
+			e := start(t, cfg)
+			var wg sync.WaitGroup
+			for c := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					keys := []string{"shared", string(rune('a' + c))}
+					for i := range 1500 {
+						// Same (key, ts) from several clients: the log's order decides.
+						put(t, e, keys[i%2], int64(i%50), float64(c*10000+i))
+					}
+				}()
+			}
+			for range 5 {
+				if err := e.Snapshot(); err != nil {
+					t.Errorf("Snapshot: %v", err)
+				}
+			}
+			wg.Wait()
+			want := dump(t, e)
+			closeEngine(t, e)
+			if got := dump(t, start(t, cfg)); got != want {
+				t.Fatal("restart after snapshots taken during puts differs")
+			}
+		})
+	}
+}
+
+func TestRecoveryLogsProgress(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, SnapshotInterval: -1}
+	e := start(t, cfg)
+	for i := range checkEvery * 2 {
+		if _, err := e.Submit([]byte("k"), store.Point{Timestamp: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitWritten(t, e)
+	crashed := copyDir(t, dir)
+	closeEngine(t, e)
+	logs := &logBuffer{}
+	cfg.Dir, cfg.Logger, cfg.ProgressInterval = crashed, newLogger(logs), time.Nanosecond
+	start(t, cfg)
+	out := logs.String()
+	if !strings.Contains(out, "msg=recovering points=") || !strings.Contains(out, "points_per_second=") {
+		t.Errorf("no progress lines:\n%s", out)
+	}
+	if !strings.Contains(out, "msg=\"recovery done\" points=131072") {
+		t.Errorf("no summary with every point:\n%s", out)
+	}
+}
+
+func TestReadyStates(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Ready(); !errors.Is(err, ErrNotReady) {
+		t.Errorf("before Start: Ready = %v", err)
+	}
+	if err := e.Put([]byte("k"), store.Point{}); !errors.Is(err, ErrNotReady) {
+		t.Errorf("Put before Start = %v", err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Ready(); err != nil {
+		t.Errorf("after Start: Ready = %v", err)
+	}
+	closeEngine(t, e)
+	if err := e.Ready(); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: Ready = %v", err)
+	}
+	if err := e.Put([]byte("k"), store.Point{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Put after Close = %v", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+func TestStartCancelled(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, SnapshotInterval: -1}
+	e := start(t, cfg)
+	for i := range checkEvery + 1 {
+		e.Submit([]byte("k"), store.Point{Timestamp: int64(i)})
+	}
+	waitWritten(t, e)
+	crashed := copyDir(t, dir)
+	closeEngine(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	again, err := New(Config{Dir: crashed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Start(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Start with a cancelled context = %v", err)
+	}
+	if err := again.Ready(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Ready after a failed Start = %v", err)
+	}
+	again.Close()
+	start(t, Config{Dir: crashed}) // the lock was released
+}
+
+func TestKeyLongerThanASegment(t *testing.T) {
+	e := start(t, Config{Dir: t.TempDir(), SegmentSize: 1024})
+	err := e.Put([]byte(strings.Repeat("x", 2000)), store.Point{})
+	if !errors.Is(err, store.ErrLimit) {
+		t.Fatalf("err = %v, want ErrLimit", err)
+	}
+	if got := dump(t, e); got != "" {
+		t.Errorf("a refused put was stored: %s", got)
+	}
+	put(t, e, "ok", 1, math.Pi)
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		in   string
+		mode FsyncMode
+		ok   bool
+	}{
+		{"always", FsyncAlways, true},
+		{"interval", FsyncInterval, true},
+		{"never", FsyncNever, true},
+		{"Always", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		m, err := ParseFsyncMode(tt.in)
+		if (err == nil) != tt.ok || m != tt.mode || (tt.ok && m.String() != tt.in) {
+			t.Errorf("ParseFsyncMode(%q) = %v, %v", tt.in, m, err)
+		}
+	}
+	if _, err := New(Config{}); err == nil {
+		t.Error("New without a directory succeeded")
+	}
+	if _, err := New(Config{Dir: "x", Fsync: 9}); err == nil {
+		t.Error("New with an unknown fsync mode succeeded")
+	}
+}

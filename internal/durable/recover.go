@@ -1,0 +1,270 @@
+package durable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"metricsd/internal/snapshot"
+	"metricsd/internal/store"
+	"metricsd/internal/wal"
+)
+
+// walDir is the log's directory inside the data directory.
+const walDir = "wal"
+
+// lockName is the file in the data directory that holds the flock.
+const lockName = "LOCK"
+
+// Start takes the data directory's lock, loads the newest snapshot,
+// replays the log after it, and starts serving puts. A damaged snapshot or
+// a damaged record before the end of the log stops it with an error that
+// names the file and offset (a *wal.CorruptionError); a torn tail is
+// repaired. Cancelling ctx stops a long recovery.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	if e.state != stateNew {
+		e.mu.Unlock()
+		return errors.New("durable: Start called twice")
+	}
+	e.state = stateReplaying
+	e.mu.Unlock()
+	err := e.recover(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		e.state, e.startErr = stateBroken, err
+		e.release()
+		return err
+	}
+	e.state = stateReady
+	go e.writer()
+	go e.snapshotter()
+	return nil
+}
+
+// recover does Start's work.
+func (e *Engine) recover(ctx context.Context) error {
+	dir := e.cfg.Dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("durable: create data directory %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	e.lock = lock
+	if err := snapshot.RemoveTemp(dir); err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	start := time.Now()
+	p := newProgress(ctx, e)
+	from, err := e.loadSnapshot(p)
+	if err != nil {
+		return err
+	}
+	e.wal, err = wal.Open(filepath.Join(dir, walDir), wal.Options{
+		SegmentSize: e.cfg.SegmentSize,
+		OpenFile:    e.cfg.OpenFile,
+		Logger:      e.log,
+		Registerer:  e.cfg.Registerer,
+	})
+	if err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	if err := e.wal.Replay(from, p.record); err != nil {
+		return fmt.Errorf("durable: replay the write-ahead log: %w", err)
+	}
+	e.walBytes.Store(p.walBytes)
+	// Leftovers of a crash between a snapshot and its cleanup.
+	if err := e.wal.RemoveBefore(from); err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	if err := snapshot.RemoveBefore(dir, from); err != nil {
+		return fmt.Errorf("durable: %w", err)
+	}
+	p.done(time.Since(start))
+	return nil
+}
+
+// loadSnapshot loads the newest snapshot, if any, and returns the first
+// log segment it does not cover.
+func (e *Engine) loadSnapshot(p *progress) (uint64, error) {
+	segs, err := snapshot.List(e.cfg.Dir)
+	if err != nil || len(segs) == 0 {
+		return 0, err
+	}
+	path := snapshot.Path(e.cfg.Dir, segs[len(segs)-1])
+	start := time.Now()
+	info, err := snapshot.Load(path, p.snapshotPoints)
+	if err != nil {
+		return 0, fmt.Errorf("durable: load snapshot: %w", err)
+	}
+	d := time.Since(start)
+	e.m.snapSize.Set(float64(info.Bytes))
+	e.log.Info("snapshot loaded", "file", path, "series", info.Series, "points", info.Points,
+		"bytes", info.Bytes, "duration", d, "points_per_second", rate(info.Points, d))
+	return info.Segment, nil
+}
+
+// lockDir takes an exclusive flock on dir's LOCK file, so that a second
+// metricsd on the same directory fails instead of interleaving writes.
+// The lock goes with the process, even on SIGKILL.
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, lockName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("durable: open lock file %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("durable: data directory %s is in use by another metricsd (it holds the lock on %s)", dir, path)
+		}
+		return nil, fmt.Errorf("durable: lock %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// release closes the log and drops the directory lock. e.mu must be held
+// or the engine stopped.
+func (e *Engine) release() error {
+	var errs []error
+	if e.wal != nil {
+		if err := e.wal.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("durable: %w", err))
+		}
+		e.wal = nil
+	}
+	if e.lock != nil {
+		if err := e.lock.Close(); err != nil { // closing drops the flock
+			errs = append(errs, fmt.Errorf("durable: release lock: %w", err))
+		}
+		e.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// progress applies recovered points to memory and logs how far recovery
+// has come every ProgressInterval.
+type progress struct {
+	ctx      context.Context
+	e        *Engine
+	start    time.Time
+	lastLog  time.Time
+	points   int64 // applied from the snapshot and the log
+	walBytes int64 // log records replayed
+}
+
+func newProgress(ctx context.Context, e *Engine) *progress {
+	now := time.Now()
+	return &progress{ctx: ctx, e: e, start: now, lastLog: now}
+}
+
+// checkEvery is how many points pass between looks at the clock and ctx.
+const checkEvery = 1 << 16
+
+// count adds n applied points and, every checkEvery of them, checks ctx and
+// logs progress when it is due.
+func (p *progress) count(n int) error {
+	before := p.points
+	p.points += int64(n)
+	p.e.replayed.Store(p.points)
+	if before/checkEvery == p.points/checkEvery {
+		return nil
+	}
+	if err := p.ctx.Err(); err != nil {
+		return fmt.Errorf("durable: recovery interrupted: %w", err)
+	}
+	if now := time.Now(); now.Sub(p.lastLog) >= p.e.cfg.ProgressInterval {
+		p.lastLog = now
+		d := now.Sub(p.start)
+		p.e.log.Info("recovering", "points", p.points, "elapsed", d.Round(time.Millisecond), "points_per_second", rate(int(p.points), d))
+	}
+	return nil
+}
+
+// done logs the summary of recovery.
+func (p *progress) done(d time.Duration) {
+	p.e.m.recovered.Add(float64(p.points))
+	p.e.log.Info("recovery done", "points", p.points, "series", len(p.e.keys), "wal_bytes", p.walBytes,
+		"duration", d.Round(time.Millisecond), "points_per_second", rate(int(p.points), d))
+}
+
+// snapshotPoints is the snapshot.LoadFunc of recovery.
+func (p *progress) snapshotPoints(id uint64, key []byte, pts []store.Point) error {
+	e := p.e
+	if _, ok := e.keys[id]; !ok {
+		if err := e.known(id, key); err != nil {
+			return err
+		}
+		e.register(id, append([]byte(nil), key...))
+	}
+	for _, pt := range pts {
+		if err := e.mem.Put(key, pt); err != nil && !isLimit(err) {
+			return err
+		}
+	}
+	return p.count(len(pts))
+}
+
+// known checks that id and key are not already registered to something
+// else: a log or snapshot that says otherwise is damaged.
+func (e *Engine) known(id uint64, key []byte) error {
+	if k, ok := e.keys[id]; ok && string(k) != string(key) {
+		return fmt.Errorf("%w: series %d named %q and %q", wal.ErrBadRecord, id, k, key)
+	}
+	if other, ok := e.ids[string(key)]; ok && other != id {
+		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other, id)
+	}
+	return nil
+}
+
+// record is the wal.ReplayFunc of recovery.
+func (p *progress) record(typ byte, payload []byte) error {
+	p.walBytes += int64(wal.HeaderSize + 1 + len(payload))
+	switch typ {
+	case wal.TypeSeries:
+		id, key, err := wal.DecodeSeries(payload)
+		if err != nil {
+			return err
+		}
+		if err := p.e.known(id, key); err != nil {
+			return err
+		}
+		if _, ok := p.e.keys[id]; !ok {
+			p.e.register(id, append([]byte(nil), key...))
+		}
+		return nil
+	case wal.TypePoints:
+		n := 0
+		err := wal.DecodePoints(payload, func(id uint64, ts int64, v float64) error {
+			key, ok := p.e.keys[id]
+			if !ok {
+				return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
+			}
+			n++
+			if err := p.e.mem.Put(key, store.Point{Timestamp: ts, Value: v}); err != nil && !isLimit(err) {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return p.count(n)
+	}
+	return nil
+}
+
+// rate is n per second over d, for logs.
+func rate(n int, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(float64(n) / d.Seconds())
+}
