@@ -3,6 +3,7 @@
 //	metricsd serve [--addr 127.0.0.1:8888] [--max-line-length 65536]
 //	metricsd put [--addr ADDR] [--timeout 5s] KEY VALUE [TIMESTAMP]
 //	metricsd get [--addr ADDR] [--timeout 5s] KEY|'*'
+//	metricsd bench [-c 50] [-P 1] [-n 100000] [--duration 1m] [--workload put] [--json]
 //	metricsd version
 //	metricsd help [COMMAND]
 //
@@ -47,6 +48,7 @@ func commands() []command {
 		{"serve", "run the server until SIGINT or SIGTERM", runServe},
 		{"put", "store one value", runPut},
 		{"get", "print the values of a key, or of all keys with '*'", runGet},
+		{"bench", "load a server and report throughput, latency and errors", runBench},
 		{"version", "print the version", runVersion},
 		{"help", "show help for metricsd or one command", runHelp},
 	}

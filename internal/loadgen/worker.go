@@ -1,0 +1,222 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latencies are recorded in nanoseconds from 1 ns to latencyMax with 3
+// significant digits (0.1% resolution); a longer one is recorded as the max.
+const (
+	latencyMax     = int64(100 * time.Second)
+	latencySigFigs = 3
+)
+
+// graphiteBatch is how many Graphite lines one write carries (about 40 KB),
+// as a relay would batch them; the pipeline depth does not apply there.
+const graphiteBatch = 1024
+
+// aLongTimeAgo is a deadline in the past: it makes blocked I/O return at
+// once, which is how a cancelled run interrupts its connections.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// counts are one worker's tallies. They are atomics only so that the
+// progress line can read them while the worker runs; each worker adds to
+// its own once per window, so there is no contention.
+type counts struct {
+	done      atomic.Int64 // requests answered or lost; Graphite lines written
+	ok        atomic.Int64
+	errReply  atomic.Int64 // "error\n..." answers
+	bad       atomic.Int64 // answers that were not the expected one
+	lost      atomic.Int64 // requests whose answer never came (connection failed)
+	points    atomic.Int64 // point lines read by gets
+	bytesRead atomic.Int64
+	_         [64]byte // keep neighbouring workers' counters apart
+}
+
+// worker drives one connection.
+type worker struct {
+	run  *runner
+	conn net.Conn
+	rd   *Reader
+	wbuf []byte
+	exp  []Expect
+	hist *hdrhistogram.Histogram
+	max  time.Duration
+	err  error // the first connection failure, for the report
+	c    counts
+}
+
+func newWorker(r *runner) *worker {
+	return &worker{
+		run:  r,
+		hist: hdrhistogram.New(1, latencyMax, latencySigFigs),
+		exp:  make([]Expect, 0, r.cfg.Pipeline),
+	}
+}
+
+// loop claims windows of requests until the run's bounds are reached.
+func (w *worker) loop(ctx context.Context) {
+	defer w.hangUp()
+	size := w.run.cfg.Pipeline
+	if w.run.cfg.Workload == WorkloadGraphite {
+		size = graphiteBatch
+	}
+	for {
+		start, n := w.run.claim(ctx, size)
+		if n == 0 {
+			return
+		}
+		if w.conn == nil {
+			if err := w.dial(ctx); err != nil {
+				w.c.lost.Add(int64(n))
+				w.c.done.Add(int64(n))
+				return // the server is gone: more attempts would only spin
+			}
+		}
+		if w.run.cfg.Workload == WorkloadGraphite {
+			w.stream(ctx, start, n)
+		} else {
+			w.window(ctx, start, n)
+		}
+	}
+}
+
+// dial connects, and arranges for a cancelled run to interrupt the
+// connection's I/O.
+func (w *worker) dial(ctx context.Context) error {
+	d := net.Dialer{Timeout: w.run.cfg.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", w.run.cfg.Addr)
+	if err != nil {
+		w.fail(fmt.Errorf("dial %s: %w", w.run.cfg.Addr, err))
+		return err
+	}
+	context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
+	w.conn = conn
+	w.rd = NewReader(conn)
+	return nil
+}
+
+// arm sets the deadline of the next window's I/O. A cancellation that
+// came before it would be overwritten, so it is checked after it: one that
+// comes later sets the deadline in the past itself.
+func (w *worker) arm(ctx context.Context) error {
+	if err := w.conn.SetDeadline(time.Now().Add(w.run.cfg.Timeout)); err != nil {
+		return fmt.Errorf("set deadline: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("run stopped: %w", err)
+	}
+	return nil
+}
+
+// hangUp closes the connection, if any.
+func (w *worker) hangUp() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn, w.rd = nil, nil
+	}
+}
+
+// fail records the first connection failure.
+func (w *worker) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// window sends requests start..start+n-1 in one write and reads their n
+// answers, timing each from the write.
+func (w *worker) window(ctx context.Context, start uint64, n int) {
+	g := w.run.gen
+	w.wbuf, w.exp = w.wbuf[:0], w.exp[:0]
+	for i := start; i < start+uint64(n); i++ {
+		w.wbuf = g.AppendRequest(w.wbuf, i)
+		w.exp = append(w.exp, w.expect(i))
+	}
+	rd, read0 := w.rd, w.rd.BytesRead()
+	defer func() { w.c.bytesRead.Add(rd.BytesRead() - read0) }()
+	if err := w.arm(ctx); err != nil {
+		w.broken(err, n)
+		return
+	}
+	t0 := time.Now()
+	if _, err := w.conn.Write(w.wbuf); err != nil {
+		w.broken(fmt.Errorf("write requests: %w", err), n)
+		return
+	}
+	var ok, errReply, bad, points int64
+	for j, exp := range w.exp {
+		a, err := rd.Next(exp)
+		if err != nil {
+			w.broken(err, n-j)
+			break
+		}
+		w.record(time.Since(t0))
+		points += a.Points
+		switch a.Verdict {
+		case VerdictOK:
+			ok++
+		case VerdictError:
+			errReply++
+		default:
+			bad++
+		}
+	}
+	w.c.ok.Add(ok)
+	w.c.errReply.Add(errReply)
+	w.c.bad.Add(bad)
+	w.c.points.Add(points)
+	w.c.done.Add(ok + errReply + bad)
+}
+
+// expect is what request i's answer must be.
+func (w *worker) expect(i uint64) Expect {
+	g := w.run.gen
+	switch {
+	case g.workload == WorkloadGetAll:
+		return Expect{Get: true}
+	case g.IsGet(i):
+		return Expect{Get: true, Key: g.Key(g.KeyOf(i)), CheckNumbers: true}
+	}
+	return Expect{}
+}
+
+// broken counts the n requests whose answers were lost with the
+// connection, and drops it so that the next window redials.
+func (w *worker) broken(err error, n int) {
+	w.fail(err)
+	w.c.lost.Add(int64(n))
+	w.c.done.Add(int64(n))
+	w.hangUp()
+}
+
+// record adds one latency to the histogram.
+func (w *worker) record(d time.Duration) {
+	w.max = max(w.max, d)
+	w.hist.RecordValue(min(max(int64(d), 1), latencyMax)) // clamped into range, so it cannot fail
+}
+
+// stream writes Graphite lines start..start+n-1 in one write; nothing is
+// answered.
+func (w *worker) stream(ctx context.Context, start uint64, n int) {
+	w.wbuf = w.wbuf[:0]
+	for i := start; i < start+uint64(n); i++ {
+		w.wbuf = w.run.gen.AppendGraphite(w.wbuf, i)
+	}
+	if err := w.arm(ctx); err != nil {
+		w.broken(err, n)
+		return
+	}
+	if _, err := w.conn.Write(w.wbuf); err != nil {
+		w.broken(fmt.Errorf("write graphite lines: %w", err), n)
+		return
+	}
+	w.c.ok.Add(int64(n))
+	w.c.done.Add(int64(n))
+}
