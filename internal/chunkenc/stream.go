@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -120,7 +121,7 @@ func (a *Appender) Put(t int64, v float64, scratch []Point) (added bool, _ []Poi
 	if err != nil {
 		return false, scratch, err
 	}
-	i, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmpInt(p.Timestamp, t) })
+	i, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmp.Compare(p.Timestamp, t) })
 	if found {
 		pts[i].Value = v
 	} else {
@@ -133,17 +134,6 @@ func (a *Appender) Put(t int64, v float64, scratch []Point) (added bool, _ []Poi
 		return false, pts, err
 	}
 	return !found, pts, nil
-}
-
-// cmpInt orders two int64s for binary searches.
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // rewriteFrom makes the chunk hold pts (at most MaxPoints), whose first i

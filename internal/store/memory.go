@@ -1,48 +1,60 @@
 package store
 
 import (
+	"fmt"
 	"hash/maphash"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
+
+// scratchPerProc sizes the free list of scratch: enough for every
+// processor to be sealing or visiting at once, with room for visits that
+// wait on a slow client while holding theirs.
+const scratchPerProc = 4
 
 // shardCount spreads series over independently locked maps so that puts to
 // different keys rarely contend; a power of two so a mask picks the shard.
 const shardCount = 256
 
-// batchSize bounds how many points a visit copies out under a series lock,
-// which bounds both the lock hold time and the memory of one visit.
-const batchSize = 512
-
 // Memory is the in-memory storage engine: series sharded by key hash, each
-// series behind its own lock, and a list of series in creation order that
-// gives `get *` its first-insertion order.
+// series behind its own lock and held as compressed chunks (see series),
+// and a list of series in creation order that gives `get *` its
+// first-insertion order. Each series has an ID, 1, 2, 3... in creation
+// order, by which a write-ahead log or a snapshot can refer to it.
 type Memory struct {
 	seed   maphash.Seed
 	shards [shardCount]shard
 
 	orderMu sync.RWMutex
-	order   []*series // every series, in first-put order
+	order   []*series // every series, in creation (= ID) order
+	lastID  uint64    // the ID of the newest series
 
-	batches sync.Pool // *[]Point scratch for visits
+	scratch scratchList
 }
 
 // shard is one lock-striped slice of the key space. The padding keeps
 // neighbouring shards' locks on different cache lines.
 type shard struct {
+	shardState
+	_ [64 - unsafe.Sizeof(shardState{})%64]byte
+}
+
+type shardState struct {
 	mu     sync.RWMutex
 	series map[string]*series
-	_      [40]byte
+	points atomic.Int64 // points stored in this shard's series
 }
 
 // NewMemory returns an empty in-memory engine.
 func NewMemory() *Memory {
-	m := &Memory{seed: maphash.MakeSeed()}
+	m := &Memory{
+		seed:    maphash.MakeSeed(),
+		scratch: make(scratchList, scratchPerProc*runtime.GOMAXPROCS(0)),
+	}
 	for i := range m.shards {
 		m.shards[i].series = make(map[string]*series)
-	}
-	m.batches.New = func() any {
-		b := make([]Point, 0, batchSize)
-		return &b
 	}
 	return m
 }
@@ -52,8 +64,7 @@ func (m *Memory) shardOf(key []byte) *shard {
 }
 
 // lookup returns the series of key, or nil.
-func (m *Memory) lookup(key []byte) *series {
-	sh := m.shardOf(key)
+func (m *Memory) lookup(sh *shard, key []byte) *series {
 	sh.mu.RLock()
 	s := sh.series[string(key)]
 	sh.mu.RUnlock()
@@ -62,36 +73,66 @@ func (m *Memory) lookup(key []byte) *series {
 
 // seriesFor returns the series of key, creating it (and copying key, the
 // only copy a put makes) when it is new.
-func (m *Memory) seriesFor(key []byte) *series {
-	if s := m.lookup(key); s != nil {
-		return s
+func (m *Memory) seriesFor(sh *shard, key []byte) (*series, error) {
+	if s := m.lookup(sh, key); s != nil {
+		return s, nil
 	}
-	sh := m.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s := sh.series[string(key)]; s != nil {
-		return s
+		return s, nil
 	}
 	s := &series{key: append([]byte(nil), key...)}
-	sh.series[string(s.key)] = s
-	m.orderMu.Lock()
-	m.order = append(m.order, s)
-	m.orderMu.Unlock()
-	return s
+	if err := m.create(sh, s, 0); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// Put implements Storage.
-func (m *Memory) Put(key []byte, p Point) error {
-	s := m.seriesFor(key)
-	s.mu.Lock()
-	s.put(p)
-	s.mu.Unlock()
+// create registers s, a new series, under its key: it gives it an ID (the
+// next one when id is 0, else id, which must follow every ID given so far),
+// and puts it in the shard's map and at the end of the creation order. It is
+// the one place where series come into being, so that a limit on their
+// number goes here. The shard's lock must be held (shard, then order lock).
+func (m *Memory) create(sh *shard, s *series, id uint64) error {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	switch {
+	case id == 0:
+		id = m.lastID + 1
+	case id <= m.lastID:
+		return fmt.Errorf("store: series ID %d for %q does not follow the last ID %d", id, s.key, m.lastID)
+	}
+	s.id, m.lastID = id, id
+	sh.series[string(s.key)] = s
+	m.order = append(m.order, s)
 	return nil
+}
+
+// Put implements Storage. Putting after the newest point of an existing
+// series appends to its head chunk and allocates nothing (beyond, once
+// every 256 points, the sealed chunk); other puts decode and re-encode one
+// chunk.
+func (m *Memory) Put(key []byte, p Point) error {
+	sh := m.shardOf(key)
+	s, err := m.seriesFor(sh, key)
+	if err != nil {
+		return err
+	}
+	sp := lazyScratch{list: m.scratch}
+	s.mu.Lock()
+	added, err := s.put(p, &sp)
+	s.mu.Unlock()
+	sp.release()
+	if added {
+		sh.points.Add(1)
+	}
+	return err
 }
 
 // Get implements Storage.
 func (m *Memory) Get(key []byte, fn VisitFunc) error {
-	s := m.lookup(key)
+	s := m.lookup(m.shardOf(key), key)
 	if s == nil {
 		return nil
 	}
@@ -101,10 +142,7 @@ func (m *Memory) Get(key []byte, fn VisitFunc) error {
 // All implements Storage. Series created during the visit may or may not be
 // seen; every series that existed when All started is.
 func (m *Memory) All(fn VisitFunc) error {
-	m.orderMu.RLock()
-	order := m.order[:len(m.order):len(m.order)]
-	m.orderMu.RUnlock()
-	for _, s := range order {
+	for _, s := range m.series() {
 		if err := m.visit(s, fn); err != nil {
 			return err
 		}
@@ -112,16 +150,28 @@ func (m *Memory) All(fn VisitFunc) error {
 	return nil
 }
 
-// visit streams s to fn in batches, copying each batch out under the series
-// lock and calling fn without it.
+// series returns the series that exist now, in creation order. The slice
+// is shared: callers must not change it.
+func (m *Memory) series() []*series {
+	m.orderMu.RLock()
+	defer m.orderMu.RUnlock()
+	return m.order[:len(m.order):len(m.order)]
+}
+
+// visit streams s to fn in batches of whole chunks, decoded under the
+// series lock and handed to fn without it.
 func (m *Memory) visit(s *series, fn VisitFunc) error {
-	bp := m.batches.Get().(*[]Point)
-	defer m.batches.Put(bp)
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
 	var after int64
 	for first := true; ; first = false {
 		s.mu.Lock()
-		batch := s.copyAfter((*bp)[:0], after, first)
+		batch, err := s.collect(sc.pts[:0], after, first)
 		s.mu.Unlock()
+		sc.pts = batch
+		if err != nil {
+			return err
+		}
 		if len(batch) == 0 {
 			return nil
 		}
@@ -129,8 +179,27 @@ func (m *Memory) visit(s *series, fn VisitFunc) error {
 			return err
 		}
 		after = batch[len(batch)-1].Timestamp
-		if len(batch) < batchSize {
-			return nil
+	}
+}
+
+// Stats returns the number of series and of points stored, for the
+// server's self-metrics. It takes no series lock; with puts under way the
+// two counts are each exact at some moment during the call.
+func (m *Memory) Stats() (series, points int) {
+	for i := range m.shards {
+		points += int(m.shards[i].points.Load())
+	}
+	return len(m.series()), points
+}
+
+// Keys visits every key in first-insertion order, without its points. key
+// is only valid during the call; an error from fn stops the visit and is
+// returned.
+func (m *Memory) Keys(fn func(key []byte) error) error {
+	for _, s := range m.series() {
+		if err := fn(s.key); err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -1,43 +1,254 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"slices"
 	"sort"
 	"sync"
+
+	"metricsd/internal/chunkenc"
 )
 
-// series holds one key's points sorted by timestamp, at most one point per
-// timestamp. Its methods require mu to be held by the caller.
+// Chunk sizes. A series is a list of sealed chunks, each encoded once and
+// then only replaced, plus a head chunk that in-order puts append to. 256
+// points keep the head (the least compressed part, ~2.7 bytes a point for
+// random two-decimal values against ~1.8 sealed) a small share of a series,
+// and keep the re-encoding that an out-of-order put into a sealed chunk
+// costs to a few microseconds.
+const (
+	// chunkPoints is how many points the head takes before it is sealed.
+	chunkPoints = 256
+	// maxChunkPoints bounds a sealed chunk that out-of-order puts have
+	// grown: past it the chunk is split in two. It is also the capacity of a
+	// visit's batch, which holds whole chunks.
+	maxChunkPoints = 2 * chunkPoints
+)
+
+// sealedChunk is an encoded chunk and its last timestamp, by which puts and
+// visits find it without decoding.
+type sealedChunk struct {
+	data []byte // never changed once sealed: a new slice replaces it
+	maxT int64
+}
+
+// series holds one key's points, sorted by timestamp and unique per
+// timestamp: every point of sealed[i] comes before every point of
+// sealed[i+1], and every sealed point before every head point. Its methods
+// require mu to be held by the caller.
 type series struct {
-	mu  sync.Mutex
-	key []byte // immutable after creation, shared with visitors
-	pts []Point
+	mu     sync.Mutex
+	id     uint64 // set at creation, never changed
+	key    []byte // immutable after creation, shared with visitors
+	sealed []sealedChunk
+	head   chunkenc.Appender
 }
 
-// put inserts p, replacing the point at the same timestamp. Points mostly
-// arrive in order, so appending is checked first.
-func (s *series) put(p Point) {
-	n := len(s.pts)
-	if n == 0 || p.Timestamp > s.pts[n-1].Timestamp {
-		s.pts = append(s.pts, p)
-		return
-	}
-	i := sort.Search(n, func(i int) bool { return s.pts[i].Timestamp >= p.Timestamp })
-	if s.pts[i].Timestamp == p.Timestamp {
-		s.pts[i].Value = p.Value
-		return
-	}
-	s.pts = append(s.pts, Point{})
-	copy(s.pts[i+1:], s.pts[i:])
-	s.pts[i] = p
+// scratch is the working space of the operations that decode a chunk
+// (sealing, out-of-order puts, visits, snapshots), kept between them so
+// that they allocate nothing of their own.
+type scratch struct {
+	pts    []Point
+	enc    chunkenc.Encoder
+	buf    []byte
+	chunks [][]byte // Snapshot's chunk list
+	head   []byte   // Snapshot's copy of a head chunk
 }
 
-// copyAfter appends to dst, up to its capacity, the points with a timestamp
-// above after (or all points from the start when first is set).
-func (s *series) copyAfter(dst []Point, after int64, first bool) []Point {
+// scratchList is a bounded free list of scratch. Unlike a sync.Pool it
+// keeps its items across garbage collections (and under the race detector),
+// so that the allocations of a put stay predictable; past its capacity,
+// extra scratch is allocated and dropped.
+type scratchList chan *scratch
+
+func (l scratchList) get() *scratch {
+	select {
+	case sc := <-l:
+		return sc
+	default:
+		return &scratch{pts: make([]Point, 0, maxChunkPoints+1)}
+	}
+}
+
+func (l scratchList) put(sc *scratch) {
+	if cap(sc.pts) > 2*(maxChunkPoints+1) {
+		return // grown by a large loaded chunk: let it go
+	}
+	select {
+	case l <- sc:
+	default:
+	}
+}
+
+// lazyScratch takes scratch from the list only when first needed, so that
+// the common put (an append) never touches the list.
+type lazyScratch struct {
+	list scratchList
+	sc   *scratch
+}
+
+func (l *lazyScratch) get() *scratch {
+	if l.sc == nil {
+		l.sc = l.list.get()
+	}
+	return l.sc
+}
+
+// release gives back the scratch taken, if any.
+func (l *lazyScratch) release() {
+	if l.sc != nil {
+		l.list.put(l.sc)
+		l.sc = nil
+	}
+}
+
+// inHead reports whether a point at t belongs in the head: after every
+// sealed point.
+func (s *series) inHead(t int64) bool {
+	return len(s.sealed) == 0 || t > s.sealed[len(s.sealed)-1].maxT
+}
+
+// put stores p, replacing a point at the same timestamp, and reports
+// whether the series gained a point.
+func (s *series) put(p Point, sp *lazyScratch) (added bool, err error) {
+	t := p.Timestamp
+	if !s.inHead(t) {
+		return s.putSealed(p, sp.get())
+	}
+	switch {
+	case s.head.Len() == 0 || t > s.head.LastTimestamp():
+		if err := s.head.Append(t, p.Value); err != nil {
+			return false, fmt.Errorf("store: append to %q: %w", s.key, err)
+		}
+		added = true
+	case t == s.head.LastTimestamp():
+		s.head.ReplaceLast(p.Value)
+	default:
+		sc := sp.get()
+		if added, sc.pts, err = s.head.Put(t, p.Value, sc.pts); err != nil {
+			return false, fmt.Errorf("store: insert into %q: %w", s.key, err)
+		}
+	}
+	if s.head.Len() >= chunkPoints {
+		return added, s.seal(sp.get())
+	}
+	return added, nil
+}
+
+// seal turns the head into a sealed chunk, re-encoded in the smaller block
+// form unless the stream is smaller, and empties the head (keeping its
+// buffer for the next chunk).
+func (s *series) seal(sc *scratch) error {
+	pts, err := chunkenc.Decode(sc.pts[:0], s.head.Bytes())
+	sc.pts = pts
+	if err != nil {
+		return fmt.Errorf("store: seal %q: %w", s.key, err)
+	}
+	c, err := s.encode(pts, sc, s.head.Bytes())
+	if err != nil {
+		return err
+	}
+	s.sealed = append(s.sealed, c)
+	s.head.Reset()
+	return nil
+}
+
+// encode makes a sealed chunk of pts (not empty), or of alt when alt is a
+// smaller encoding of the same points.
+func (s *series) encode(pts []Point, sc *scratch, alt []byte) (sealedChunk, error) {
+	buf, err := sc.enc.Append(sc.buf[:0], pts)
+	sc.buf = buf
+	if err != nil {
+		return sealedChunk{}, fmt.Errorf("store: encode %q: %w", s.key, err)
+	}
+	if alt != nil && len(alt) < len(buf) {
+		buf = alt
+	}
+	return sealedChunk{data: bytes.Clone(buf), maxT: pts[len(pts)-1].Timestamp}, nil
+}
+
+// putSealed stores p in the sealed chunk whose range covers it: the chunk
+// is decoded, changed and encoded again (a few microseconds for 256
+// points), and split in two if it has grown past maxChunkPoints.
+func (s *series) putSealed(p Point, sc *scratch) (added bool, err error) {
+	t := p.Timestamp
+	i := sort.Search(len(s.sealed), func(i int) bool { return s.sealed[i].maxT >= t })
+	pts, err := chunkenc.Decode(sc.pts[:0], s.sealed[i].data)
+	sc.pts = pts
+	if err != nil {
+		return false, fmt.Errorf("store: decode chunk of %q: %w", s.key, err)
+	}
+	j, found := slices.BinarySearchFunc(pts, t, func(q Point, t int64) int { return cmp.Compare(q.Timestamp, t) })
+	if found {
+		pts[j].Value = p.Value
+	} else {
+		pts = slices.Insert(pts, j, p)
+		sc.pts = pts
+	}
+	if len(pts) <= maxChunkPoints {
+		c, err := s.encode(pts, sc, nil)
+		if err != nil {
+			return false, err
+		}
+		s.sealed[i] = c
+		return !found, nil
+	}
+	half := len(pts) / 2
+	first, err := s.encode(pts[:half], sc, nil)
+	if err != nil {
+		return false, err
+	}
+	second, err := s.encode(pts[half:], sc, nil)
+	if err != nil {
+		return false, err
+	}
+	s.sealed[i] = first
+	s.sealed = slices.Insert(s.sealed, i+1, second)
+	return true, nil
+}
+
+// collect appends to dst the points after after (all points when first is
+// set), in whole chunks for as long as dst stays within maxChunkPoints; it
+// returns dst unchanged when there is nothing more to visit.
+func (s *series) collect(dst []Point, after int64, first bool) ([]Point, error) {
 	i := 0
 	if !first {
-		i = sort.Search(len(s.pts), func(i int) bool { return s.pts[i].Timestamp > after })
+		i = sort.Search(len(s.sealed), func(i int) bool { return s.sealed[i].maxT > after })
 	}
-	n := min(cap(dst)-len(dst), len(s.pts)-i)
-	return append(dst, s.pts[i:i+n]...)
+	var fits bool
+	var err error
+	for ; i < len(s.sealed); i++ {
+		if dst, fits, err = appendChunk(dst, s.sealed[i].data, after, first); err != nil || !fits {
+			return dst, err
+		}
+	}
+	if s.head.Len() > 0 && (first || s.head.LastTimestamp() > after) {
+		dst, _, err = appendChunk(dst, s.head.Bytes(), after, first)
+	}
+	return dst, err
+}
+
+// appendChunk decodes chunk onto dst if dst stays within maxChunkPoints (or
+// is empty), dropping points at or before after unless first is set.
+func appendChunk(dst []Point, chunk []byte, after int64, first bool) (_ []Point, fits bool, err error) {
+	_, n, err := chunkenc.Header(chunk)
+	if err != nil {
+		return dst, false, fmt.Errorf("store: visit: %w", err)
+	}
+	if len(dst) > 0 && len(dst)+n > maxChunkPoints {
+		return dst, false, nil
+	}
+	start := len(dst)
+	if dst, err = chunkenc.Decode(dst, chunk); err != nil {
+		return dst, false, fmt.Errorf("store: visit: %w", err)
+	}
+	if !first {
+		k := start
+		for k < len(dst) && dst[k].Timestamp <= after {
+			k++
+		}
+		dst = append(dst[:start], dst[k:]...)
+	}
+	return dst, true, nil
 }

@@ -5,13 +5,16 @@
 // network path knowing which one it talks to.
 package store
 
-import "errors"
+import (
+	"errors"
 
-// Point is one measurement of a series: a value at a whole second.
-type Point struct {
-	Timestamp int64
-	Value     float64
-}
+	"metricsd/internal/chunkenc"
+)
+
+// Point is one measurement of a series: a value at a whole second. It is
+// the codec's point type, so that runs of points pass between the engine
+// and its chunk codec without copying.
+type Point = chunkenc.Point
 
 // VisitFunc receives the points of one series, in ascending timestamp order,
 // possibly over several calls for a long series (each call a batch). key and
