@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"metricsd/internal/durable"
 )
 
 // Config is everything a Server can be told. The command fills it from
@@ -39,6 +41,25 @@ type Config struct {
 	// TLSClientCAFile, with TLS on, requires client certificates signed by
 	// these CAs (mutual TLS).
 	TLSClientCAFile string
+
+	// DataDir, when set, makes puts durable: a write-ahead log and
+	// snapshots in this directory, recovered at startup, locked against a
+	// second server. Empty keeps everything in memory only, as the course's
+	// server and RunServer do. metricsd serve sets DefaultDataDir.
+	DataDir string
+	// Fsync is the promise of an acknowledged put with a DataDir: "always"
+	// (on disk before the answer; concurrent puts share fsyncs),
+	// "interval" (fsync at least every FsyncInterval; a machine crash loses
+	// at most that interval) or "never" (left to the OS). Empty means
+	// "interval".
+	Fsync string
+	// FsyncInterval bounds the time between fsyncs under "interval"
+	// (default and 0: one second).
+	FsyncInterval time.Duration
+	// SnapshotInterval is how often the store is snapshotted and the log
+	// it covers deleted (default and 0: 5 minutes; negative: only at
+	// shutdown).
+	SnapshotInterval time.Duration
 }
 
 // Defaults of Config.
@@ -48,6 +69,10 @@ const (
 	DefaultMaxConns      = 10_000
 	DefaultReadTimeout   = 60 * time.Second
 	DefaultWriteTimeout  = 30 * time.Second
+	// DefaultDataDir is metricsd serve's data directory; the Go API's
+	// default is memory only.
+	DefaultDataDir = "./metricsd-data"
+	DefaultFsync   = "interval"
 )
 
 // DefaultConfig returns the configuration documented in the README.
@@ -58,6 +83,10 @@ func DefaultConfig() Config {
 		MaxConns:      DefaultMaxConns,
 		ReadTimeout:   DefaultReadTimeout,
 		WriteTimeout:  DefaultWriteTimeout,
+
+		Fsync:            DefaultFsync,
+		FsyncInterval:    durable.DefaultFsyncInterval,
+		SnapshotInterval: durable.DefaultSnapshotInterval,
 	}
 }
 
@@ -77,7 +106,32 @@ func (c Config) validate() error {
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		return errors.New("metricsd: a client CA file needs TLS (certificate and key files)")
 	}
+	if _, err := c.durableConfig(nil); err != nil {
+		return err
+	}
 	return nil
+}
+
+// durableConfig is the durable engine's configuration for c.
+func (c Config) durableConfig(log *slog.Logger) (durable.Config, error) {
+	mode := durable.FsyncInterval
+	if c.Fsync != "" {
+		m, err := durable.ParseFsyncMode(c.Fsync)
+		if err != nil {
+			return durable.Config{}, fmt.Errorf("metricsd: %w", err)
+		}
+		mode = m
+	}
+	if c.FsyncInterval < 0 {
+		return durable.Config{}, fmt.Errorf("metricsd: fsync interval %v must not be negative", c.FsyncInterval)
+	}
+	return durable.Config{
+		Dir:              c.DataDir,
+		Fsync:            mode,
+		FsyncInterval:    c.FsyncInterval,
+		SnapshotInterval: c.SnapshotInterval,
+		Logger:           log,
+	}, nil
 }
 
 // tlsConfig loads the TLS files, or returns nil when TLS is off.

@@ -19,16 +19,18 @@ import (
 	"syscall"
 	"time"
 
+	"metricsd/internal/durable"
 	"metricsd/internal/server"
 	"metricsd/internal/store"
 )
 
 // Server is a metricsd server: its storage and its protocol listener.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	store store.Storage
-	proto *server.Server
+	cfg    Config
+	log    *slog.Logger
+	store  store.Storage
+	engine *durable.Engine // nil when the store is memory only
+	proto  *server.Server
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -47,7 +49,10 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := store.NewMemory()
+	st, engine, err := openStorage(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	proto, err := server.New(server.Config{
 		Storage:       st,
 		MaxLineLength: cfg.MaxLineLength,
@@ -59,9 +64,55 @@ func NewServer(cfg Config) (*Server, error) {
 		TLS:           tlsCfg,
 	})
 	if err != nil {
+		if engine != nil {
+			engine.Close()
+		}
 		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, store: st, proto: proto}, nil
+	return &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}, nil
+}
+
+// openStorage returns the in-memory store, or with a DataDir the durable
+// engine after it has recovered the directory (which logs its progress).
+func openStorage(cfg Config, log *slog.Logger) (store.Storage, *durable.Engine, error) {
+	if cfg.DataDir == "" {
+		return store.NewMemory(), nil, nil
+	}
+	dcfg, err := cfg.durableConfig(log)
+	if err != nil {
+		return nil, nil, err
+	}
+	engine, err := durable.New(dcfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metricsd: %w", err)
+	}
+	log.Info("metricsd recovering", "data_dir", cfg.DataDir, "fsync", dcfg.Fsync)
+	if err := engine.Start(context.Background()); err != nil {
+		return nil, nil, fmt.Errorf("metricsd: %w", err)
+	}
+	return engine, engine, nil
+}
+
+// Ready reports whether the server's storage takes puts: nil when it does
+// (always, in memory); with a DataDir, the durable engine's reason when
+// not (recovering, failed disk, closed). For a readiness endpoint.
+func (s *Server) Ready() error {
+	if s.engine == nil {
+		return nil
+	}
+	return s.engine.Ready()
+}
+
+// closeStorage closes the durable engine, if any: it commits what is
+// pending, writes the final snapshot and releases the data directory.
+func (s *Server) closeStorage() error {
+	if s.engine == nil {
+		return nil
+	}
+	if err := s.engine.Close(); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
+	return nil
 }
 
 // ListenAndServe binds cfg.Addr and serves on it until Shutdown, after which
@@ -69,7 +120,7 @@ func NewServer(cfg Config) (*Server, error) {
 func (s *Server) ListenAndServe() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err)
+		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
 	}
 	return s.Serve(ln)
 }
@@ -104,7 +155,7 @@ func (s *Server) warnIfExposed(addr net.Addr) {
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err)
+		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
 	}
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
@@ -131,10 +182,18 @@ func (s *Server) Addr() net.Addr {
 
 // Shutdown stops accepting connections, lets sessions answer what they
 // have already read, closes them, and waits until they are gone or ctx
-// ends. It is safe to call more than once.
+// ends. Then, with a DataDir, it closes the durable engine: pending puts
+// are committed, a final snapshot is written and the directory unlocked.
+// It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if err := s.proto.Shutdown(ctx); err != nil {
-		return fmt.Errorf("metricsd: %w", err)
+	err := s.proto.Shutdown(ctx)
+	if err != nil {
+		err = fmt.Errorf("metricsd: %w", err)
+	}
+	// Every session is gone even when ctx ended first (the rest were
+	// closed), so no put can reach the engine any more.
+	if err := errors.Join(err, s.closeStorage()); err != nil {
+		return err
 	}
 	s.log.Info("metricsd stopped")
 	return nil

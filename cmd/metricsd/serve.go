@@ -43,16 +43,37 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"PEM private key `file` of --tls-cert")
 	fs.StringVar(&cfg.TLSClientCAFile, "tls-client-ca", cfg.TLSClientCAFile,
 		"require client certificates signed by the CAs in this PEM `file` (mutual TLS)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir,
+		"keep the data durable in this `directory` (write-ahead log, snapshots); empty: in memory")
+	fs.Bool("in-memory", false,
+		"keep the data in memory only, like the course's server: nothing survives a restart")
+	fs.StringVar(&cfg.Fsync, "fsync", cfg.Fsync,
+		"when a put is on disk before its ok: `mode` always, interval or never")
+	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval,
+		"longest time between fsyncs with --fsync=interval")
+	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval,
+		"how often to snapshot the store and delete the log it covers (negative: only at shutdown)")
 	return fs
+}
+
+// serveDefaults is the configuration serve starts from, before flags.
+func serveDefaults() metricsd.Config {
+	return metricsd.DefaultConfig()
 }
 
 // serveConfig builds the server's Config from the serve command's
 // arguments. It returns flag.ErrHelp for --help.
 func serveConfig(args []string) (metricsd.Config, error) {
-	cfg := metricsd.DefaultConfig()
+	cfg := serveDefaults()
 	fs := newServeFlagSet(&cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if fs.Lookup("in-memory").Value.String() == "true" {
+		if setFlag(fs, "data-dir") {
+			return cfg, errors.New("--in-memory and --data-dir contradict each other")
+		}
+		cfg.DataDir = ""
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -66,11 +87,18 @@ func serveConfig(args []string) (metricsd.Config, error) {
 	return cfg, nil
 }
 
+// setFlag reports whether the command line set the flag name.
+func setFlag(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
 // runServe is the serve command.
 func runServe(ctx context.Context, args []string, std stdio) int {
 	cfg, err := serveConfig(args)
 	if errors.Is(err, flag.ErrHelp) {
-		defaults := metricsd.DefaultConfig()
+		defaults := serveDefaults()
 		serveUsage().print(std.out, newServeFlagSet(&defaults))
 		return exitOK
 	}
