@@ -1,6 +1,9 @@
 package graphite
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // QueryError is a request that can't be answered because of what it asks:
 // a malformed pattern, time or target. The HTTP API answers it with 400 and
@@ -14,4 +17,10 @@ func (e *QueryError) Error() string { return e.Msg }
 // queryErrorf builds a QueryError from a format.
 func queryErrorf(format string, args ...any) error {
 	return &QueryError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// IsQueryError reports whether err is a QueryError: the request's fault.
+func IsQueryError(err error) bool {
+	var qe *QueryError
+	return errors.As(err, &qe)
 }

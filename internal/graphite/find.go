@@ -1,0 +1,115 @@
+package graphite
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+
+	"metricsd/internal/store"
+)
+
+// ctxCheckEvery is how many keys a scan handles between checks of its
+// context, so that a client that went away stops a long scan soon.
+const ctxCheckEvery = 1024
+
+// forEachKey calls fn once with every key of st, in first-insertion order.
+// The key is valid only during the call.
+//
+// Storage has no key listing, so this walks Storage.All and skips the
+// points: the cost is a visit of every stored point (see docs/graphite.md).
+func forEachKey(ctx context.Context, st store.Storage, fn func(key []byte) error) error {
+	var last []byte
+	seen := 0
+	return st.All(func(key []byte, _ []store.Point) error {
+		// A long series arrives in several batches, one after another.
+		if seen > 0 && bytes.Equal(key, last) {
+			return nil
+		}
+		last = append(last[:0], key...)
+		seen++
+		if seen%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(key)
+	})
+}
+
+// Node is one result of Find: a path whose nodes match the query, one
+// level down the tree of dot-separated keys.
+type Node struct {
+	Path   string // "palm.cpu"
+	Name   string // its last node, "cpu"
+	Leaf   bool   // a key ends here
+	Branch bool   // keys continue below it
+}
+
+// Find returns the nodes matching p, sorted by path: for each key whose
+// first p.Depth() nodes match, the path made of those nodes. A path can be
+// both a leaf and a branch (keys "a.b" and "a.b.c").
+func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
+	byPath := make(map[string]*Node)
+	err := forEachKey(ctx, st, func(key []byte) error {
+		end, ok := p.MatchPrefix(key)
+		if !ok {
+			return nil
+		}
+		n := byPath[string(key[:end])]
+		if n == nil {
+			path := string(key[:end])
+			n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
+			byPath[path] = n
+		}
+		if end == len(key) {
+			n.Leaf = true
+		} else {
+			n.Branch = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]Node, 0, len(byPath))
+	for _, n := range byPath {
+		nodes = append(nodes, *n)
+	}
+	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
+	return nodes, nil
+}
+
+// Index returns every key, sorted, as graphite-web's /metrics/index.json
+// lists every metric.
+func Index(ctx context.Context, st store.Storage) ([]string, error) {
+	var keys []string
+	err := forEachKey(ctx, st, func(key []byte) error {
+		keys = append(keys, string(key))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// matchingKeys returns the keys that p matches, sorted.
+func matchingKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
+	if key, ok := p.Literal(); ok {
+		return []string{key}, nil
+	}
+	var keys []string
+	err := forEachKey(ctx, st, func(key []byte) error {
+		if p.Match(key) {
+			keys = append(keys, string(key))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
