@@ -94,7 +94,7 @@ type Config struct {
 	KeyPrefix   string        // keys are KeyPrefix + zero-padded index
 	Order       Order
 	Values      Shape
-	NonFinite   bool    // ShapeFloat64 may draw NaN and ±Inf
+	NonFinite   bool // ShapeFloat64 may draw NaN and ±Inf
 	Workload    Workload
 	GetRatio    float64 // WorkloadMixed: fraction of gets, in [0, 1]
 	Seed        uint64  // the data is a pure function of Seed
