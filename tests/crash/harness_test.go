@@ -1,0 +1,265 @@
+package crash
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// bin is the metricsd binary that TestMain builds.
+var bin string
+
+// testTimeout bounds every wait of the harness.
+const testTimeout = 20 * time.Second
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "metricsd-crash-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "metricsd")
+	out, err := exec.Command("go", "build", "-o", bin, "metricsd/cmd/metricsd").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running metricsd serve process.
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *logTail
+	done chan error // Wait's result
+}
+
+// logTail keeps a process's stderr for failure messages.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logTail) add(s string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, s)
+	l.mu.Unlock()
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+var listening = regexp.MustCompile(`msg="metricsd listening" addr=(\S+)`)
+
+// startServer runs `metricsd serve` on an ephemeral loopback port with the
+// given extra flags and waits for its listening line.
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	s, err := tryStart(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// tryStart is startServer that returns an error when the server exits
+// before listening, with its log.
+func tryStart(t *testing.T, args ...string) (*server, error) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, log: &logTail{}, done: make(chan error, 1)}
+	addrc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.log.add(sc.Text())
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() { s.kill() })
+	select {
+	case s.addr = <-addrc:
+		return s, nil
+	case err := <-s.done:
+		s.done <- err
+		return nil, fmt.Errorf("server exited before listening (%v):\n%s", err, s.log)
+	case <-time.After(testTimeout):
+		return nil, fmt.Errorf("no listening line in %v:\n%s", testTimeout, s.log)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (s *server) kill() {
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.wait()
+}
+
+// stop sends SIGTERM and returns the exit status once the process is gone.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	if err := s.wait(); err != nil {
+		t.Fatalf("server exit after SIGTERM: %v\n%s", err, s.log)
+	}
+}
+
+// wait waits for the process (bounded), keeping the result for later
+// calls.
+func (s *server) wait() error {
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(testTimeout):
+		s.cmd.Process.Kill()
+		return errors.New("server did not exit in time")
+	}
+}
+
+// conn is a protocol client on one connection.
+type conn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dial(addr string) (*conn, error) {
+	c, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{c: c, r: bufio.NewReader(c)}, nil
+}
+
+// do sends one request line and returns the whole answer, up to and
+// including its empty line.
+func (c *conn) do(line string) (string, error) {
+	c.c.SetDeadline(time.Now().Add(testTimeout))
+	if _, err := io.WriteString(c.c, line+"\n"); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for {
+		l, err := c.r.ReadString('\n')
+		b.WriteString(l)
+		if err != nil {
+			return b.String(), err
+		}
+		if l == "\n" {
+			return b.String(), nil
+		}
+	}
+}
+
+// put sends a put and fails unless it is answered ok.
+func (c *conn) put(key, value string, ts int64) error {
+	ans, err := c.do(fmt.Sprintf("put %s %s %d", key, value, ts))
+	if err != nil {
+		return err
+	}
+	if ans != "ok\n\n" {
+		return fmt.Errorf("put answered %q", ans)
+	}
+	return nil
+}
+
+// point is one line of a get answer.
+type point struct {
+	ts    int64
+	value float64
+}
+
+// series is one key's points as a get answered them.
+type series struct {
+	key    string
+	points []point
+}
+
+// parseGet parses a get answer into series in answer order, checking the
+// framing and that each key's timestamps ascend.
+func parseGet(ans string) ([]series, error) {
+	body, ok := strings.CutPrefix(ans, "ok\n")
+	if !ok || !strings.HasSuffix(body, "\n") {
+		return nil, fmt.Errorf("malformed answer %q", ans)
+	}
+	var out []series
+	for _, line := range strings.Split(strings.TrimSuffix(body, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("malformed point line %q", line)
+		}
+		v, err1 := strconv.ParseFloat(f[1], 64)
+		ts, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("malformed point line %q", line)
+		}
+		n := len(out)
+		if n == 0 || out[n-1].key != f[0] {
+			for _, s := range out {
+				if s.key == f[0] {
+					return nil, fmt.Errorf("key %q appears twice, not together", f[0])
+				}
+			}
+			out = append(out, series{key: f[0]})
+			n++
+		}
+		pts := out[n-1].points
+		if len(pts) > 0 && pts[len(pts)-1].ts >= ts {
+			return nil, fmt.Errorf("key %q: timestamp %d after %d", f[0], ts, pts[len(pts)-1].ts)
+		}
+		out[n-1].points = append(pts, point{ts, v})
+	}
+	return out, nil
+}
+
+// getAll asks the server at addr for `get *` and returns the raw answer.
+func getAll(t *testing.T, addr string) string {
+	t.Helper()
+	c, err := dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.c.Close()
+	ans, err := c.do("get *")
+	if err != nil {
+		t.Fatalf("get *: %v", err)
+	}
+	return ans
+}
+
+// ctxDone reports whether ctx has ended.
+func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
