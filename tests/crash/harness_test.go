@@ -2,7 +2,6 @@ package crash
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -260,6 +259,3 @@ func getAll(t *testing.T, addr string) string {
 	}
 	return ans
 }
-
-// ctxDone reports whether ctx has ended.
-func ctxDone(ctx context.Context) bool { return ctx.Err() != nil }
