@@ -1,0 +1,307 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"metricsd/internal/graphite"
+	"metricsd/internal/store"
+)
+
+// maxFormBytes bounds a POSTed form: Grafana posts a few targets, and a
+// render or find has no business sending more.
+const maxFormBytes = 1 << 20
+
+// defaultFrom is graphite-web's render range when from is not given.
+const defaultFrom = "-1d"
+
+// graphiteAPI serves graphite-web's endpoints over a store.
+type graphiteAPI struct {
+	st  store.Storage
+	now func() time.Time
+	log *slog.Logger
+}
+
+// find serves /metrics/find: the nodes one level down that a query
+// matches, in graphite-web's treejson format.
+func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
+	if !a.parseForm(w, r) {
+		return
+	}
+	form := r.Form
+	query, err := requiredParam(form.Get("query"), form.Has("query"))
+	if err != nil {
+		a.badRequest(w, r, err)
+		return
+	}
+	wildcards, err1 := intParam(form, "wildcards")
+	leavesOnly, err2 := intParam(form, "leavesOnly")
+	err3 := a.checkFindTimes(form)
+	if err := errors.Join(err1, err2, err3, formatParam(form.Get("format"))); err != nil {
+		a.badRequest(w, r, err)
+		return
+	}
+	p, err := graphite.CompilePattern(query)
+	if err != nil {
+		a.badRequest(w, r, err)
+		return
+	}
+	nodes, err := graphite.Find(r.Context(), a.st, p)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, graphite.AppendTreeJSON(nil, nodes, query, wildcards != 0, leavesOnly != 0))
+}
+
+// index serves /metrics/index.json: every key, sorted.
+func (a *graphiteAPI) index(w http.ResponseWriter, r *http.Request) {
+	keys, err := graphite.Index(r.Context(), a.st)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, graphite.AppendIndexJSON(nil, keys))
+}
+
+// render serves /render: the points of the targets' series in a time
+// range, as JSON or CSV, streamed.
+func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
+	if !a.parseForm(w, r) {
+		return
+	}
+	req, err := a.renderRequest(r.Form)
+	if err != nil {
+		a.badRequest(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	if req.Format == graphite.FormatCSV {
+		h.Set("Content-Type", "text/csv")
+	} else {
+		h.Set("Content-Type", "application/json")
+	}
+	cw := &countingWriter{w: w}
+	if err := graphite.Render(r.Context(), cw, a.st, req); err != nil {
+		a.renderFailed(w, r, cw.n, err)
+	}
+}
+
+// renderFailed handles an error of a render in progress: if nothing was
+// sent yet, a 500; if the client went away, nothing; else the response is
+// aborted, so that the client sees a broken answer rather than a short one
+// that parses.
+func (a *graphiteAPI) renderFailed(w http.ResponseWriter, r *http.Request, sent int64, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		a.log.Debug("render abandoned by the client", "err", err)
+	case sent == 0:
+		a.serverError(w, r, err)
+	default:
+		a.log.Warn("render failed mid-answer; aborting it", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// renderRequest checks a render form as graphite-web does.
+func (a *graphiteAPI) renderRequest(form map[string][]string) (graphite.RenderRequest, error) {
+	var req graphite.RenderRequest
+	var err error
+	if req.Targets, err = targets(form); err != nil {
+		return req, err
+	}
+	if req.Format, err = graphite.ParseFormat(first(form, "format")); err != nil {
+		return req, err
+	}
+	if req.From, req.Until, err = a.timeRange(form); err != nil {
+		return req, err
+	}
+	if req.MaxDataPoints, err = maxDataPoints(first(form, "maxDataPoints")); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// targets parses the target parameters (or target[], as jQuery sends
+// them); blank ones are skipped, as graphite-web skips them.
+func targets(form map[string][]string) ([]graphite.Target, error) {
+	raw := form["target"]
+	if len(raw) == 0 {
+		raw = form["target[]"]
+	}
+	var out []graphite.Target
+	for _, s := range raw {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		t, err := graphite.ParseTarget(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, &graphite.QueryError{Msg: "missing required parameter 'target'"}
+	}
+	return out, nil
+}
+
+// timeRange reads now, from and until as graphite-web's render does: until
+// defaults to now and from to a day before; reversed bounds are swapped,
+// and an empty range is an error.
+func (a *graphiteAPI) timeRange(form map[string][]string) (from, until int64, err error) {
+	now := a.now()
+	if s, ok := form["now"]; ok {
+		if now, err = graphite.ParseTime(s[0], now); err != nil {
+			return 0, 0, err
+		}
+	}
+	f, err := graphite.ParseTime(firstOr(form, "from", defaultFrom), now)
+	if err != nil {
+		return 0, 0, err
+	}
+	u, err := graphite.ParseTime(firstOr(form, "until", "now"), now)
+	if err != nil {
+		return 0, 0, err
+	}
+	from, until = min(f.Unix(), u.Unix()), max(f.Unix(), u.Unix())
+	if from == until {
+		return 0, 0, &graphite.QueryError{Msg: "invalid empty time range"}
+	}
+	return from, until, nil
+}
+
+// checkFindTimes checks find's optional now, from and until ("-1" meaning
+// absent for the last two) as graphite-web does; find itself ignores them,
+// since metricsd's keys don't expire.
+func (a *graphiteAPI) checkFindTimes(form map[string][]string) error {
+	for _, name := range []string{"now", "from", "until"} {
+		v, ok := form[name]
+		if !ok || (name != "now" && v[0] == "-1") {
+			continue
+		}
+		if _, err := graphite.ParseTime(v[0], a.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstOr returns form's first value for name, or def if absent.
+func firstOr(form map[string][]string, name, def string) string {
+	if v, ok := form[name]; ok {
+		return v[0]
+	}
+	return def
+}
+
+func first(form map[string][]string, name string) string { return firstOr(form, name, "") }
+
+// maxDataPoints reads maxDataPoints as graphite-web does: a value that is
+// not all digits is ignored; 0 is refused (graphite-web fails on it).
+func maxDataPoints(s string) (int, error) {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n == 0 {
+		return 0, &graphite.QueryError{Msg: "invalid maxDataPoints " + strconv.Quote(s) + ": want a positive integer"}
+	}
+	return min(n, graphite.MaxDataPointsLimit), nil
+}
+
+// requiredParam returns a required parameter's value, or graphite-web's
+// errors for a missing or empty one.
+func requiredParam(v string, present bool) (string, error) {
+	switch {
+	case !present:
+		return "", &graphite.QueryError{Msg: "missing required parameter 'query'"}
+	case v == "":
+		return "", &graphite.QueryError{Msg: "required parameter 'query' is empty"}
+	}
+	return v, nil
+}
+
+// intParam reads an optional integer parameter (0 when absent).
+func intParam(form map[string][]string, name string) (int, error) {
+	s := first(form, name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, &graphite.QueryError{Msg: "invalid int value " + strconv.Quote(s) + " for param " + name}
+	}
+	return n, nil
+}
+
+// formatParam accepts find's only format, graphite-web's default.
+func formatParam(s string) error {
+	if s != "" && s != "treejson" {
+		return &graphite.QueryError{Msg: "invalid value for 'format' parameter: metricsd answers treejson"}
+	}
+	return nil
+}
+
+// parseForm reads the query string and a POSTed form, bounded; it answers
+// the error itself and reports whether to go on.
+func (a *graphiteAPI) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		a.badRequest(w, r, &graphite.QueryError{Msg: "malformed request: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// badRequest answers a QueryError (or errors.Join of them) with 400 and
+// its text.
+func (a *graphiteAPI) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Debug("bad graphite query", "path", r.URL.Path, "err", err)
+	http.Error(w, err.Error(), http.StatusBadRequest)
+}
+
+// serverError answers a failure that is not the request's fault. A client
+// that went away gets nothing.
+func (a *graphiteAPI) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	a.log.Warn("graphite API request failed", "path", r.URL.Path, "err", err)
+	http.Error(w, "internal error: "+err.Error(), http.StatusInternalServerError)
+}
+
+// writeJSON answers 200 with a JSON body that graphite-web marks uncacheable.
+func writeJSON(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// countingWriter counts what a streamed answer has sent.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// route is one handler of the mux, under the patterns that reach it.
+type route struct {
+	name     string // the "handler" label of the HTTP metrics
+	patterns []string
+	handler  http.Handler
+}
+
+// newMux builds the routes of cfg, each instrumented. Handlers are
+// mounted on their own mux, never on http.DefaultServeMux, so that nothing
+// (pprof included) is served unless configured here.
+func newMux(cfg Config) (*http.ServeMux, error) {
+	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
+	routes := []route{
+		// graphite-web accepts these paths with and without a final slash.
+		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, http.HandlerFunc(api.find)},
+		{"render", []string{"GET /render", "POST /render", "GET /render/{$}", "POST /render/{$}"}, http.HandlerFunc(api.render)},
+		{"index", []string{"GET /metrics/index.json", "POST /metrics/index.json"}, http.HandlerFunc(api.index)},
+		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
+		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
+	}
+	if cfg.Gatherer != nil {
+		h := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
+			ErrorLog:      slogPrinter{cfg.Logger},
+			ErrorHandling: promhttp.ContinueOnError, // a broken collector must not hide the others
+			Registry:      cfg.Registerer,           // counts promhttp's own errors
+		})
+		routes = append(routes, route{"metrics", []string{"GET /metrics"}, h})
+	}
+	if cfg.Pprof {
+		routes = append(routes,
+			route{"pprof", []string{"GET /debug/pprof/"}, http.HandlerFunc(pprof.Index)},
+			route{"pprof", []string{"GET /debug/pprof/cmdline"}, http.HandlerFunc(pprof.Cmdline)},
+			route{"pprof", []string{"GET /debug/pprof/profile"}, http.HandlerFunc(pprof.Profile)},
+			route{"pprof", []string{"GET /debug/pprof/symbol", "POST /debug/pprof/symbol"}, http.HandlerFunc(pprof.Symbol)},
+			route{"pprof", []string{"GET /debug/pprof/trace"}, http.HandlerFunc(pprof.Trace)},
+		)
+	}
+	m, err := newHTTPMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		h := m.instrument(r.name, r.handler)
+		for _, p := range r.patterns {
+			mux.Handle(p, h)
+		}
+	}
+	return mux, nil
+}
+
+// httpMetrics count the HTTP API's requests.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "metricsd_http_requests_total",
+			Help: "HTTP requests answered, by handler, method and status code.",
+		}, []string{"handler", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "metricsd_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by handler.",
+			Buckets: prometheus.ExponentialBuckets(1e-4, 4, 10), // 100 µs .. 26 s
+		}, []string{"handler"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.requests, m.duration} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("httpapi: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+// instrument counts and times h's requests under the handler label name.
+func (m *httpMetrics) instrument(name string, h http.Handler) http.Handler {
+	labels := prometheus.Labels{"handler": name}
+	h = promhttp.InstrumentHandlerDuration(m.duration.MustCurryWith(labels), h)
+	return promhttp.InstrumentHandlerCounter(m.requests.MustCurryWith(labels), h)
+}
