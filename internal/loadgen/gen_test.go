@@ -3,8 +3,8 @@ package loadgen
 import (
 	"bytes"
 	"math"
-	"time"
 	"testing"
+	"time"
 
 	"metricsd/internal/protocol"
 )

@@ -81,7 +81,11 @@ func (r Result) WriteText(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("loadgen: write report: %w", err)
 	}
-	fmt.Fprintf(w, "requests   %d in %.3fs, %s ok/s\n", r.Requests, r.ElapsedSeconds, thousands(r.OpsPerSecond))
+	sendRate := 0.0 // differs from OpsPerSecond for Graphite, which counts stored points
+	if r.ElapsedSeconds > 0 {
+		sendRate = float64(r.OK) / r.ElapsedSeconds
+	}
+	fmt.Fprintf(w, "requests   %d in %.3fs, %s ok/s\n", r.Requests, r.ElapsedSeconds, thousands(sendRate))
 	if g := r.Graphite; g != nil {
 		fmt.Fprintf(w, "stored     %d of %d sent, confirmed after %.3fs: %s points/s\n",
 			g.Stored, g.Sent, g.ConfirmSeconds, thousands(r.OpsPerSecond))

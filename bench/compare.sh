@@ -1,0 +1,373 @@
+#!/usr/bin/env bash
+# Compares metricsd with its peers of issue #3 on this machine: Redis 7
+# (HSET, and PING as the ceiling of its network path), a course-style Python
+# asyncio server (bench/course_server.py) and VictoriaMetrics (Graphite
+# ingest). Each server runs on 127.0.0.1 on a free port with its data in a
+# temporary directory, and is killed when the script exits. Each workload
+# runs BENCH_RUNS times and the median is kept. The table goes to stdout and,
+# as markdown and JSON, to bench/results/ (gitignored).
+#
+# Missing peers are installed from Debian (apt-get, as root); a peer that
+# cannot be installed is skipped with a message. metricsd is built from this
+# repository; its load generator is `metricsd bench` (internal/loadgen).
+#
+# Knobs (environment):
+#   BENCH_N         requests of the pipelined run (default 1000000); the
+#                   1-client run gets N/30 and the 50-client run N/5
+#   BENCH_DURATION  bound on each load run, any server (default 5s)
+#   BENCH_STREAM_N  points of each streaming-ingest run (default 2000000)
+#   BENCH_POINTS    points loaded for the memory and read-back rows
+#                   (default 1000000)
+#   BENCH_RUNS      runs per workload (default 3)
+#   BENCH_KEYS      keys (default 1000)
+# The defaults take about 5 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+N=${BENCH_N:-1000000}
+DUR=${BENCH_DURATION:-5s}
+STREAM_N=${BENCH_STREAM_N:-2000000}
+POINTS=${BENCH_POINTS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+KEYS=${BENCH_KEYS:-1000}
+
+work=$(mktemp -d /tmp/metricsd-compare.XXXXXX)
+results=$work/measurements.jsonl
+outdir=$repo/bench/results
+bin=$work/metricsd
+fig() { python3 "$repo/bench/figures.py" "$@"; }
+say() { printf '== %s\n' "$*" >&2; }
+
+# --- processes -----------------------------------------------------------
+
+declare -A pids=()
+
+cleanup() {
+	local name
+	for name in "${!pids[@]}"; do
+		kill "${pids[$name]}" 2>/dev/null || true
+		wait "${pids[$name]}" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME LOG CMD...: runs CMD in the background as server NAME.
+start() {
+	local name=$1 log=$2
+	shift 2
+	"$@" >"$log" 2>&1 &
+	pids[$name]=$!
+}
+
+# stop NAME: kills server NAME and waits for it.
+stop() {
+	local name=$1
+	[ -n "${pids[$name]:-}" ] || return 0
+	kill "${pids[$name]}" 2>/dev/null || true
+	wait "${pids[$name]}" 2>/dev/null || true
+	unset "pids[$name]"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT NAME: waits up to 30 s for 127.0.0.1:PORT to accept.
+wait_port() {
+	local port=$1 name=$2
+	python3 - "$port" <<'EOF' || { echo "compare: $name did not listen on port $port" >&2; return 1; }
+import socket, sys, time
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+EOF
+}
+
+# --- peers ---------------------------------------------------------------
+
+# install_peers installs what is missing from Debian, package by package.
+install_peers() {
+	local missing=()
+	command -v redis-server >/dev/null || missing+=(redis-server)
+	command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+	command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+	[ ${#missing[@]} -gt 0 ] || return 0
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+		say "cannot install ${missing[*]} (needs root and apt-get); those peers are skipped"
+		return 0
+	fi
+	say "installing ${missing[*]}"
+	apt-get update -qq >&2 || true
+	local pkg
+	for pkg in "${missing[@]}"; do
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >&2 ||
+			say "could not install $pkg; continuing without it"
+	done
+}
+
+have_redis() { command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; }
+have_vm() { command -v victoria-metrics >/dev/null; }
+
+# --- load runs -----------------------------------------------------------
+
+# bench ROW SERVER ARGS...: runs `metricsd bench --json ARGS` and records
+# its ops_per_second, unless it reported errors.
+bench() {
+	local row=$1 server=$2 out=$work/bench.json
+	shift 2
+	if ! "$bin" bench --json --duration "$DUR" --keys "$KEYS" "$@" >"$out"; then
+		say "$row $server: the run failed or had errors; not recorded"
+		cat "$out" >&2 || true
+		return 0
+	fi
+	fig add "$results" "$row" "$server" "$(fig field "$out" ops_per_second)"
+}
+
+# put_rows SERVER ADDR: the three put rows against a protocol server.
+put_rows() {
+	local server=$1 addr=$2 run
+	for run in $(seq "$RUNS"); do
+		bench put1 "$server" --addr "$addr" -c 1 -P 1 -n $((N / 30)) --key-prefix "p1r$run."
+		bench put50 "$server" --addr "$addr" -c 50 -P 1 -n $((N / 5)) --key-prefix "p50r$run."
+		bench put50x16 "$server" --addr "$addr" -c 50 -P 16 -n "$N" --key-prefix "p16r$run."
+	done
+}
+
+# redis_bench ROW SERVER ARGS...: runs redis-benchmark --csv and records rps.
+redis_bench() {
+	local row=$1 server=$2 out=$work/redis.csv
+	shift 2
+	if ! timeout 120 redis-benchmark -h 127.0.0.1 -p "$redis_port" --csv "$@" >"$out" 2>"$work/redis.err"; then
+		say "$row $server: redis-benchmark failed; not recorded"
+		return 0
+	fi
+	fig add "$results" "$row" "$server" "$(fig redis-rps "$out")"
+}
+
+# --- metricsd ------------------------------------------------------------
+
+# start_metricsd: a fresh in-memory metricsd on free ports; sets md_addr and,
+# when serve has a Graphite port, md_graphite.
+start_metricsd() {
+	local port args
+	port=$(free_port)
+	md_addr=127.0.0.1:$port
+	md_graphite=
+	args=(serve --addr "$md_addr")
+	if "$bin" serve --help 2>&1 | grep -q -- '-graphite-addr'; then
+		md_graphite=127.0.0.1:$(free_port)
+		args+=(--graphite-addr "$md_graphite")
+	fi
+	start metricsd "$work/metricsd.log" "$bin" "${args[@]}"
+	wait_port "$port" metricsd
+}
+
+metricsd_rows() {
+	say "metricsd: puts"
+	start_metricsd
+	put_rows metricsd "$md_addr"
+	local run
+	for run in $(seq "$RUNS"); do
+		bench stream_put metricsd --addr "$md_addr" -c 4 -P 1024 -n "$STREAM_N" --key-prefix "sr$run."
+	done
+	stop metricsd
+	metricsd_graphite_rows
+	say "metricsd: memory and get *"
+	start_metricsd
+	load_and_read metricsd "$md_addr"
+	stop metricsd
+}
+
+# metricsd_graphite_rows streams into a fresh server each run, so that the
+# "get *" that confirms the count reads only that run's points.
+metricsd_graphite_rows() {
+	local run
+	for run in $(seq "$RUNS"); do
+		start_metricsd
+		if [ -z "$md_graphite" ]; then
+			say "metricsd serve has no --graphite-addr yet; Graphite row skipped"
+			stop metricsd
+			return 0
+		fi
+		[ "$run" = 1 ] && say "metricsd: Graphite ingest"
+		wait_port "${md_graphite##*:}" "metricsd graphite"
+		bench stream_graphite metricsd --workload graphite --addr "$md_graphite" \
+			-c 4 -n "$STREAM_N" --verify-addr "$md_addr" --verify-timeout 60s
+		stop metricsd
+	done
+}
+
+# load_and_read SERVER ADDR: loads POINTS points into a fresh protocol
+# server, records its RSS growth per point, then times "get *".
+load_and_read() {
+	local server=$1 addr=$2 before after run out=$work/getall.json
+	before=$(fig rss "${pids[$server]}")
+	if ! "$bin" bench --json --addr "$addr" -c 4 -P 256 -n "$POINTS" --duration 10m --keys "$KEYS" \
+		--key-prefix load. >"$work/load.json"; then
+		say "$server: loading $POINTS points failed; memory and read-back rows skipped"
+		return 0
+	fi
+	after=$(fig rss "${pids[$server]}")
+	fig add "$results" bytes "$server" "$(python3 -c "print(($after - $before) / $POINTS)")"
+	for run in $(seq "$RUNS"); do
+		"$bin" bench --json --addr "$addr" --workload getall -c 1 -n 1 --timeout 5m >"$out" ||
+			{ say "$server: get * failed"; continue; }
+		if [ "$(fig field "$out" points_read)" != "$POINTS" ]; then
+			say "$server: get * read $(fig field "$out" points_read) points, want $POINTS; not recorded"
+			continue
+		fi
+		fig add "$results" readall "$server" "$(python3 -c "print($(fig field "$out" latency_us.max) / 1e6)")"
+	done
+}
+
+# --- peers' rows ---------------------------------------------------------
+
+python_rows() {
+	local port
+	port=$(free_port)
+	say "course-style Python server: puts"
+	start python "$work/python.log" python3 "$repo/bench/course_server.py" --port "$port"
+	wait_port "$port" python
+	put_rows python "127.0.0.1:$port"
+	stop python
+	say "course-style Python server: memory and get *"
+	port=$(free_port)
+	start python "$work/python.log" python3 "$repo/bench/course_server.py" --port "$port"
+	wait_port "$port" python
+	load_and_read python "127.0.0.1:$port"
+	stop python
+}
+
+start_redis() {
+	redis_port=$(free_port)
+	mkdir -p "$work/redis"
+	start redis "$work/redis.log" redis-server --bind 127.0.0.1 --port "$redis_port" --save '' \
+		--appendonly no --dir "$work/redis" --daemonize no
+	wait_port "$redis_port" redis
+}
+
+redis_used_memory() {
+	redis-cli -h 127.0.0.1 -p "$redis_port" info memory | tr -d '\r' | sed -n 's/^used_memory://p'
+}
+
+redis_rows() {
+	have_redis || { say "Redis is not installed; its columns stay empty"; return 0; }
+	say "Redis: HSET and PING"
+	start_redis
+	local run hset=(-r "$KEYS" hset 'bench:__rand_int__' __rand_int__ __rand_int__)
+	for run in $(seq "$RUNS"); do
+		redis_bench put1 redis_hset -c 1 -n $((N / 30)) "${hset[@]}"
+		redis_bench put50 redis_hset -c 50 -n $((N / 5)) "${hset[@]}"
+		redis_bench put50x16 redis_hset -c 50 -P 16 -n "$N" "${hset[@]}"
+		redis_bench put50 redis_ping -c 50 -n $((N / 5)) -t ping_mbulk
+		redis_bench put50x16 redis_ping -c 50 -P 16 -n "$N" -t ping_mbulk
+	done
+	stop redis
+	say "Redis: memory and 1,000 HGETALL"
+	start_redis
+	redis_load_and_read
+	stop redis
+}
+
+# redis_load_and_read loads POINTS points as HSET key ts value with
+# redis-cli --pipe, records used_memory growth per point, and times reading
+# every key back with KEYS pipelined HGETALLs.
+redis_load_and_read() {
+	local before after run t0 t1
+	fig resp hset "$POINTS" "$KEYS" load. >"$work/hset.resp"
+	fig resp hgetall "$KEYS" load. >"$work/hgetall.resp"
+	before=$(redis_used_memory)
+	redis-cli -h 127.0.0.1 -p "$redis_port" --pipe <"$work/hset.resp" >"$work/pipe.log"
+	after=$(redis_used_memory)
+	fig add "$results" bytes redis_hset "$(python3 -c "print(($after - $before) / $POINTS)")"
+	for run in $(seq "$RUNS"); do
+		t0=$(date +%s.%N)
+		redis-cli -h 127.0.0.1 -p "$redis_port" --pipe <"$work/hgetall.resp" >"$work/pipe.log"
+		t1=$(date +%s.%N)
+		fig add "$results" readall redis_hset "$(python3 -c "print($t1 - $t0)")"
+	done
+}
+
+# start_vm: a fresh VictoriaMetrics; sets vm_http and vm_graphite.
+start_vm() {
+	vm_http=127.0.0.1:$(free_port)
+	vm_graphite=127.0.0.1:$(free_port)
+	rm -rf "$work/vm"
+	start vm "$work/vm.log" victoria-metrics -httpListenAddr "$vm_http" -graphiteListenAddr "$vm_graphite" \
+		-storageDataPath "$work/vm" -retentionPeriod 100y
+	wait_port "${vm_http##*:}" victoria-metrics
+	wait_port "${vm_graphite##*:}" "victoria-metrics graphite"
+}
+
+# vm_stream PREFIX N ROW: streams N Graphite lines, confirmed by VM's count
+# of rows added to storage.
+vm_stream() {
+	bench "$3" vm --workload graphite --addr "$vm_graphite" -c 4 -n "$2" --key-prefix "$1" \
+		--verify-url "http://$vm_http/metrics" --verify-metric vm_rows_added_to_storage_total \
+		--verify-timeout 60s
+}
+
+vm_rows() {
+	have_vm || { say "VictoriaMetrics is not installed; its column stays empty"; return 0; }
+	local run base
+	say "VictoriaMetrics: Graphite ingest"
+	start_vm
+	for run in $(seq "$RUNS"); do
+		vm_stream "gr$run." "$STREAM_N" stream_graphite
+	done
+	stop vm
+	say "VictoriaMetrics: disk per point and export"
+	start_vm
+	base=$(du -sb "$work/vm" | cut -f1)
+	vm_stream load. "$POINTS" vm_load # not a row of the table: only loads
+	vm_disk_and_export "$base"
+	stop vm
+}
+
+# vm_disk_and_export BASE records VictoriaMetrics's disk bytes per point
+# after a flush, less BASE (the size before any data), and times exporting
+# every point.
+vm_disk_and_export() {
+	local base=$1 size run t
+	curl -fsS "http://$vm_http/internal/force_flush" >/dev/null
+	size=$(du -sb "$work/vm" | cut -f1)
+	fig add "$results" bytes vm "$(python3 -c "print(($size - $base) / $POINTS)")"
+	for run in $(seq "$RUNS"); do
+		t=$(curl -fsS -G -o "$work/export.jsonl" -w '%{time_total}' \
+			"http://$vm_http/api/v1/export" --data-urlencode 'match[]={__name__=~"load[.].*"}')
+		if [ "$(fig export-points "$work/export.jsonl")" != "$POINTS" ]; then
+			say "VictoriaMetrics export returned $(fig export-points "$work/export.jsonl") points, want $POINTS"
+			continue
+		fi
+		fig add "$results" readall vm "$t"
+	done
+}
+
+# --- main ----------------------------------------------------------------
+
+main() {
+	install_peers
+	say "building metricsd"
+	go build -o "$bin" ./cmd/metricsd
+	: >"$results"
+	metricsd_rows
+	python_rows
+	redis_rows
+	vm_rows
+	mkdir -p "$outdir"
+	local machine
+	machine="$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB"
+	cp "$results" "$outdir/measurements.jsonl"
+	fig render "$results" "$outdir" "date=$(date -u +%Y-%m-%dT%H:%MZ)" "machine=$machine" "runs=$RUNS" \
+		"commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		"command=BENCH_N=$N BENCH_DURATION=$DUR BENCH_STREAM_N=$STREAM_N BENCH_POINTS=$POINTS BENCH_RUNS=$RUNS bench/compare.sh"
+}
+
+main "$@"

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Helpers of bench/compare.sh (standard library only).
+
+  figures.py field FILE PATH          print a field of a JSON file (dotted path)
+  figures.py redis-rps FILE           print the rps of redis-benchmark --csv output
+  figures.py rss PID                  print a process's resident set in bytes
+  figures.py export-points FILE       count the points of a VictoriaMetrics export
+  figures.py resp hset N KEYS PREFIX  write RESP HSET commands of N points to stdout
+  figures.py resp hgetall KEYS PREFIX write RESP HGETALL of every key to stdout
+  figures.py add FILE ROW SERVER VALUE   append one measurement (JSON lines)
+  figures.py render FILE OUTDIR KEY=VALUE...  medians, ratios and targets as a
+                                      table on stdout, OUTDIR/results.md and
+                                      OUTDIR/results.json
+"""
+
+import csv
+import json
+import random
+import statistics
+import sys
+
+# Columns of the table, in order: (server id, heading).
+SERVERS = [
+    ("metricsd", "metricsd"),
+    ("redis_hset", "Redis HSET"),
+    ("redis_ping", "Redis PING (ceiling)"),
+    ("python", "course-style Python"),
+    ("vm", "VictoriaMetrics"),
+]
+
+# Rows: (id, heading, unit, better, target). A target is (peer, factor):
+# metricsd must be at least factor x the peer (higher is better) or at most
+# factor x it (lower is better); peer None means an absolute bound.
+ROWS = [
+    ("put1", "puts/s, 1 client, no pipelining", "/s", "higher", None),
+    ("put50", "puts/s, 50 clients, no pipelining", "/s", "higher", ("redis_hset", 1.0)),
+    ("put50x16", "puts/s, 50 clients, 16 pipelined", "/s", "higher", ("redis_hset", 2.0)),
+    ("stream_put", "points/s, acknowledged puts, 4 connections x 1024 pipelined",
+     "/s", "higher", ("vm", 1.0)),
+    ("stream_graphite", "points/s, Graphite plaintext, 4 connections, stored count confirmed",
+     "/s", "higher", ("vm", 1.0)),
+    ("bytes", "bytes per stored point (1M points)", "B", "lower", None),
+    ("readall", "read all 1M points back (seconds)", "s", "lower", (None, 0.1)),
+]
+
+
+def field(path, dotted):
+    with open(path) as f:
+        v = json.load(f)
+    for part in dotted.split("."):
+        v = v[part]
+    print(v)
+
+
+def redis_rps(path):
+    with open(path) as f:
+        rows = [r for r in csv.reader(f) if r and r[0] != "test"]
+    print(rows[-1][1])
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                print(int(line.split()[1]) * 1024)
+                return
+    raise SystemExit(f"no VmRSS for pid {pid}")
+
+
+def export_points(path):
+    n = 0
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                n += len(json.loads(line)["values"])
+    print(n)
+
+
+def resp(cmd, args):
+    def command(*words):
+        parts = [f"*{len(words)}\r\n"]
+        for w in words:
+            parts.append(f"${len(w)}\r\n{w}\r\n")
+        return "".join(parts)
+
+    out = sys.stdout
+    if cmd == "hset":
+        n, keys, prefix = int(args[0]), int(args[1]), args[2]
+        width = len(str(keys - 1))
+        rng = random.Random(1)
+        start = 1_700_000_000
+        buf = []
+        for i in range(n):
+            key = f"{prefix}{i % keys:0{width}d}"
+            value = f"{rng.randrange(10000) / 100}"
+            buf.append(command("HSET", key, str(start + i // keys), value))
+            if len(buf) == 10000:
+                out.write("".join(buf))
+                buf = []
+        out.write("".join(buf))
+    elif cmd == "hgetall":
+        keys, prefix = int(args[0]), args[1]
+        width = len(str(keys - 1))
+        out.write("".join(command("HGETALL", f"{prefix}{k:0{width}d}") for k in range(keys)))
+    else:
+        raise SystemExit(f"unknown resp command {cmd}")
+
+
+def add(path, row, server, value):
+    with open(path, "a") as f:
+        f.write(json.dumps({"row": row, "server": server, "value": float(value)}) + "\n")
+
+
+def fmt(v, unit):
+    if v is None:
+        return ""
+    if unit == "/s":
+        return f"{v:,.0f}"
+    if unit == "s":
+        return f"{v:.3f} s"
+    return f"{v:.1f}"
+
+
+def render(path, outdir, meta):
+    runs = {}
+    with open(path) as f:
+        for line in f:
+            m = json.loads(line)
+            runs.setdefault((m["row"], m["server"]), []).append(m["value"])
+    table = []
+    for row_id, heading, unit, better, target in ROWS:
+        cells = {s: statistics.median(runs[(row_id, s)]) for s, _ in SERVERS if (row_id, s) in runs}
+        table.append(judge(row_id, heading, unit, better, target, cells, runs))
+    doc = {"meta": meta, "rows": table}
+    with open(f"{outdir}/results.json", "w") as f:
+        json.dump(doc, f, indent=2)
+    md = markdown(table, meta)
+    with open(f"{outdir}/results.md", "w") as f:
+        f.write(md)
+    print(md)
+
+
+def judge(row_id, heading, unit, better, target, cells, runs):
+    """One row: medians, metricsd's ratio to each peer, and its target."""
+    me = cells.get("metricsd")
+    ratios = {s: me / v for s, v in cells.items() if s != "metricsd" and me and v}
+    verdict, goal = None, ""
+    if target is not None:
+        peer, factor = target
+        bound = factor if peer is None else (cells.get(peer, 0) * factor or None)
+        word = "≥" if better == "higher" else "≤"
+        goal = f"{word} {factor}" + ("" if peer is None else f" × {dict(SERVERS)[peer]}")
+        if me is not None and bound is not None:
+            verdict = me >= bound if better == "higher" else me <= bound
+    return {
+        "id": row_id, "work": heading, "unit": unit, "better": better,
+        "median": cells, "runs": {s: runs[(row_id, s)] for s in cells},
+        "metricsd_ratio": ratios, "target": goal, "met": verdict,
+    }
+
+
+def markdown(table, meta):
+    lines = [f"Measured {meta.get('date', '?')} on {meta.get('machine', '?')}; "
+             f"median of {meta.get('runs', '?')} runs; ratio = metricsd / peer.", ""]
+    head = ["work"] + [h for _, h in SERVERS] + ["metricsd / peer", "target", "met"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "---|" * len(head))
+    for r in table:
+        cells = [fmt(r["median"].get(s), r["unit"]) for s, _ in SERVERS]
+        ratio = ", ".join(f"{v:.2f}× {dict(SERVERS)[s]}" for s, v in r["metricsd_ratio"].items())
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        lines.append("| " + " | ".join([r["work"]] + cells + [ratio, r["target"], met]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    if len(argv) < 2:
+        raise SystemExit(__doc__)
+    cmd, args = argv[1], argv[2:]
+    if cmd == "field":
+        field(*args)
+    elif cmd == "redis-rps":
+        redis_rps(*args)
+    elif cmd == "rss":
+        rss(*args)
+    elif cmd == "export-points":
+        export_points(*args)
+    elif cmd == "resp":
+        resp(args[0], args[1:])
+    elif cmd == "add":
+        add(*args)
+    elif cmd == "render":
+        render(args[0], args[1], dict(kv.split("=", 1) for kv in args[2:]))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
