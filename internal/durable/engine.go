@@ -85,8 +85,8 @@ type Engine struct {
 	state    state
 	failErr  error // the first write or fsync failure; sticky
 	startErr error
-	ids      map[string]uint64 // series id of each key
-	keys     map[uint64][]byte // key of each series id; immutable copies
+	ids      map[string]seriesRef // the series of each key
+	keys     map[uint64][]byte    // key of each series id, for replay
 	nextID   uint64
 	cur      *batch // puts waiting for the writer, in log order
 
@@ -96,6 +96,7 @@ type Engine struct {
 	spare       *wal.Batch   // writer-only: a drained batch's buffer
 	spareOps    []op         // writer-only
 	wake        chan struct{}
+	kicked      atomic.Bool // a wake-up is due
 	snapNow     chan struct{}
 	cutc        chan chan cutResult
 	stop        chan struct{}
@@ -112,6 +113,13 @@ type batch struct {
 	done chan struct{} // closed once err and errs are final
 	err  error         // the batch's commit failed
 	errs map[int]error // puts that memory refused (a store limit)
+}
+
+// seriesRef is what the engine knows of a series: its id and its key,
+// an immutable copy that deferred puts apply with.
+type seriesRef struct {
+	id  uint64
+	key []byte
 }
 
 // op is one put of a batch, applied after the commit.
@@ -137,7 +145,7 @@ func New(cfg Config) (*Engine, error) {
 		mem:         store.NewMemory(),
 		m:           m,
 		maxKey:      int(cfg.SegmentSize) - wal.SeriesRecordSize(0),
-		ids:         make(map[string]uint64),
+		ids:         make(map[string]seriesRef),
 		keys:        make(map[uint64][]byte),
 		nextID:      1,
 		wake:        make(chan struct{}, 1),
@@ -204,11 +212,22 @@ func (e *Engine) Submit(key []byte, p store.Point) (Ticket, error) {
 		return Ticket{}, err
 	}
 	e.mu.Unlock()
+	e.kick()
+	return t, nil
+}
+
+// kick makes sure the writer will look at the pending batch. The flag
+// spares a channel operation per put while a wake-up is already due; the
+// writer clears it before it takes the batch, so a put appended after
+// that sends a new wake-up.
+func (e *Engine) kick() {
+	if e.kicked.Load() || !e.kicked.CompareAndSwap(false, true) {
+		return
+	}
 	select {
 	case e.wake <- struct{}{}:
-	default: // the writer is already due to look
+	default:
 	}
-	return t, nil
 }
 
 // putNow applies a put to memory and logs it. Memory goes first so that a
@@ -244,8 +263,8 @@ func (e *Engine) waitRoom() error {
 // the next id and logging a series record the first time. e.mu must be
 // held.
 func (e *Engine) series(key []byte) ([]byte, uint64) {
-	if id, ok := e.ids[string(key)]; ok {
-		return e.keys[id], id
+	if ref, ok := e.ids[string(key)]; ok {
+		return ref.key, ref.id
 	}
 	k := append(make([]byte, 0, len(key)), key...)
 	id := e.nextID
@@ -257,7 +276,7 @@ func (e *Engine) series(key []byte) ([]byte, uint64) {
 // register records that series id is named k. e.mu must be held, or the
 // engine not yet started.
 func (e *Engine) register(id uint64, k []byte) {
-	e.ids[string(k)] = id
+	e.ids[string(k)] = seriesRef{id: id, key: k}
 	e.keys[id] = k
 	e.nextID = max(e.nextID, id+1)
 }

@@ -218,8 +218,8 @@ func (e *Engine) known(id uint64, key []byte) error {
 	if k, ok := e.keys[id]; ok && string(k) != string(key) {
 		return fmt.Errorf("%w: series %d named %q and %q", wal.ErrBadRecord, id, k, key)
 	}
-	if other, ok := e.ids[string(key)]; ok && other != id {
-		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other, id)
+	if other, ok := e.ids[string(key)]; ok && other.id != id {
+		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other.id, id)
 	}
 	return nil
 }

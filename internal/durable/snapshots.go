@@ -96,12 +96,12 @@ func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 	}
 	err = e.mem.All(func(key []byte, pts []store.Point) error {
 		e.mu.Lock()
-		id, ok := e.ids[string(key)]
+		ref, ok := e.ids[string(key)]
 		e.mu.Unlock()
 		if !ok {
 			return fmt.Errorf("durable: snapshot: series %q has no id", key)
 		}
-		return w.Add(id, key, pts)
+		return w.Add(ref.id, key, pts)
 	})
 	if err != nil {
 		w.Abort()

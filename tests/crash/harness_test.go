@@ -72,7 +72,7 @@ var listening = regexp.MustCompile(`msg="metricsd listening" addr=(\S+)`)
 
 // startServer runs `metricsd serve` on an ephemeral loopback port with the
 // given extra flags and waits for its listening line.
-func startServer(t *testing.T, args ...string) *server {
+func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
 	s, err := tryStart(t, args...)
 	if err != nil {
@@ -83,7 +83,7 @@ func startServer(t *testing.T, args ...string) *server {
 
 // tryStart is startServer that returns an error when the server exits
 // before listening, with its log.
-func tryStart(t *testing.T, args ...string) (*server, error) {
+func tryStart(t testing.TB, args ...string) (*server, error) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
@@ -124,7 +124,7 @@ func (s *server) kill() {
 }
 
 // stop sends SIGTERM and returns the exit status once the process is gone.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v", err)
