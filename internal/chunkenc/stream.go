@@ -1,7 +1,6 @@
 package chunkenc
 
 import (
-	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -26,16 +25,22 @@ const (
 	rawValueBits = 64               // width of a code-7 value
 	firstTSBits  = 64               // width of the first timestamp
 	streamMinCap = 16               // first allocation of an Appender's buffer
+
+	// Recycle keeps a buffer with up to 1/8 more room than the chunk
+	// used, and otherwise makes one with 1/16 more.
+	recycleSlack  = 8
+	recycleMargin = 16
 )
 
 // streamState is what both an Appender and a stream decoder know after a
 // point: where the next point starts and what it is coded against.
+// It is packed small because a store holds two per series.
 type streamState struct {
-	nbits uint  // bits of the body used
-	count int   // points so far
-	t, td int64 // last timestamp and last timestamp delta
-	m, md int64 // last decimal mantissa and its last delta
-	exp   int   // the exponent of decimal mantissas
+	t, td int64  // last timestamp and last timestamp delta
+	m, md int64  // last decimal mantissa and its last delta
+	nbits uint32 // bits of the body used (MaxPoints points need < 2^24)
+	count uint16 // points so far (at most MaxPoints)
+	exp   int8   // the exponent of decimal mantissas
 }
 
 // Appender builds an EncStream chunk one point at a time: the chunk being
@@ -50,7 +55,7 @@ type Appender struct {
 }
 
 // Len returns the number of points appended.
-func (a *Appender) Len() int { return a.cur.count }
+func (a *Appender) Len() int { return int(a.cur.count) }
 
 // LastTimestamp returns the timestamp of the last point; it is only
 // meaningful when Len() > 0.
@@ -66,6 +71,19 @@ func (a *Appender) Reset() {
 	a.cur, a.prev = streamState{}, streamState{}
 }
 
+// Recycle empties the chunk for a next one of about the same size: it keeps
+// the buffer, unless the buffer has much more room than this chunk used (as
+// append's doubling leaves it), in which case it swaps it for one of this
+// chunk's size and a small margin. A store keeps one Appender per series, so
+// that slack would otherwise be held by every series.
+func (a *Appender) Recycle() {
+	used := len(a.buf)
+	if cap(a.buf) > used+used/recycleSlack {
+		a.buf = slices.Grow([]byte(nil), used+used/recycleMargin)
+	}
+	a.Reset()
+}
+
 // Release empties the chunk and drops its buffer, for an Appender that may
 // stay empty for long.
 func (a *Appender) Release() {
@@ -77,7 +95,7 @@ func (a *Appender) Release() {
 // for the encoding, but Put relies on it. It fails only when the chunk
 // already holds MaxPoints points.
 func (a *Appender) Append(t int64, v float64) error {
-	if a.cur.count >= MaxPoints {
+	if a.cur.count == MaxPoints {
 		return ErrTooManyPoints
 	}
 	a.appendPoint(t, v)
@@ -93,7 +111,7 @@ func (a *Appender) appendPoint(t int64, v float64) {
 	a.appendTimestamp(t)
 	a.appendValue(v)
 	a.cur.count++
-	binary.LittleEndian.PutUint16(a.buf[1:], uint16(a.cur.count))
+	binary.LittleEndian.PutUint16(a.buf[1:], a.cur.count)
 }
 
 // ReplaceLast gives the last point the value v. The chunk must not be empty.
@@ -106,9 +124,10 @@ func (a *Appender) ReplaceLast(v float64) {
 // Put stores (t, v) with last-write-wins semantics in a chunk whose points
 // are in ascending timestamp order: it appends when t is after the last
 // point, replaces the value of an equal timestamp, and otherwise inserts
-// the point in order, re-encoding the points after it (O(Len) time). scratch
-// is working space, returned for reuse. added reports whether the chunk
-// gained a point (false when a value was replaced).
+// the point in order. An insert decodes the chunk up to t and re-encodes the
+// points from t on, so it costs O(Len) time, least for points near the end.
+// scratch is working space, returned for reuse. added reports whether the
+// chunk gained a point (false when a value was replaced).
 func (a *Appender) Put(t int64, v float64, scratch []Point) (added bool, _ []Point, err error) {
 	switch {
 	case a.cur.count == 0 || t > a.cur.t:
@@ -117,40 +136,39 @@ func (a *Appender) Put(t int64, v float64, scratch []Point) (added bool, _ []Poi
 		a.ReplaceLast(v)
 		return false, scratch, nil
 	}
-	pts, err := Decode(scratch[:0], a.buf)
-	if err != nil {
-		return false, scratch, err
-	}
-	i, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmp.Compare(p.Timestamp, t) })
-	if found {
-		pts[i].Value = v
-	} else {
-		if len(pts) >= MaxPoints {
-			return false, pts, ErrTooManyPoints
-		}
-		pts = slices.Insert(pts, i, Point{Timestamp: t, Value: v})
-	}
-	if err := a.rewriteFrom(pts, i); err != nil {
-		return false, pts, err
-	}
-	return !found, pts, nil
-}
-
-// rewriteFrom makes the chunk hold pts (at most MaxPoints), whose first i
-// points it already holds: it cuts the stream after them and appends the
-// rest.
-func (a *Appender) rewriteFrom(pts []Point, i int) error {
+	// Find the first point at or after t, remembering the state before it:
+	// the stream is cut there and the rest appended again.
 	r := streamReader{src: a.buf[headerLen:]}
-	for range i {
-		if _, err := r.next(); err != nil {
-			return err
+	var cut streamState
+	var p Point
+	for {
+		cut = r.state()
+		if p, err = r.next(); err != nil {
+			return false, scratch, err
+		}
+		if p.Timestamp >= t {
+			break
 		}
 	}
-	a.truncateTo(r.st)
-	for _, p := range pts[i:] {
+	rest := append(scratch[:0], Point{Timestamp: t, Value: v})
+	added = p.Timestamp != t
+	if added {
+		if a.cur.count == MaxPoints {
+			return false, rest, ErrTooManyPoints
+		}
+		rest = append(rest, p)
+	}
+	for int(r.st.count) < int(a.cur.count) {
+		if p, err = r.next(); err != nil {
+			return false, rest, err
+		}
+		rest = append(rest, p)
+	}
+	a.truncateTo(cut)
+	for _, p := range rest {
 		a.appendPoint(p.Timestamp, p.Value)
 	}
-	return nil
+	return added, rest, nil
 }
 
 // truncateTo cuts the chunk back to an earlier state: the body is shortened
@@ -161,13 +179,13 @@ func (a *Appender) truncateTo(st streamState) {
 	if used := st.nbits & 7; used != 0 {
 		a.buf[len(a.buf)-1] &= byte(1<<used - 1)
 	}
-	binary.LittleEndian.PutUint16(a.buf[1:], uint16(st.count))
+	binary.LittleEndian.PutUint16(a.buf[1:], st.count)
 }
 
 // put appends the w low bits of x to the body.
 func (a *Appender) put(x uint64, w uint) {
-	a.buf = appendBits(a.buf, a.cur.nbits, x, w)
-	a.cur.nbits += w
+	a.buf = appendBits(a.buf, uint(a.cur.nbits), x, w)
+	a.cur.nbits += uint32(w)
 }
 
 // putCode writes code k of a table whose longest code is maxCode.
@@ -207,14 +225,15 @@ func (a *Appender) appendTimestamp(t int64) {
 func (a *Appender) appendValue(v float64) {
 	s := &a.cur
 	if m, e, ok := decimalOf(v); ok {
-		exp := min(s.exp, e)
+		cur := int(s.exp)
+		exp := min(cur, e)
 		if mant, ok := rescale(m, e-exp, maxMantissa); ok {
-			if exp < s.exp {
+			if exp < cur {
 				a.putCode(codeExponent, valueMaxCode)
 				a.put(uint64(exp-minStreamExp), expBits)
-				s.m = scaleWrapping(s.m, s.exp-exp)
-				s.md = scaleWrapping(s.md, s.exp-exp)
-				s.exp = exp
+				s.m = scaleWrapping(s.m, cur-exp)
+				s.md = scaleWrapping(s.md, cur-exp)
+				s.exp = int8(exp)
 			}
 			a.putDoD(mant-s.m-s.md, valueWidths[:], valueMaxCode)
 			s.md = mant - s.m
@@ -238,7 +257,15 @@ func scaleWrapping(x int64, k int) int64 {
 // streamReader decodes an EncStream body point by point.
 type streamReader struct {
 	src []byte
-	st  streamState
+	pos uint        // bits read
+	st  streamState // as of the last point read, but for nbits (see state)
+}
+
+// state returns what an Appender needs to continue after the points read.
+func (r *streamReader) state() streamState {
+	st := r.st
+	st.nbits = uint32(r.pos)
+	return st
 }
 
 // decodeStream decodes the body of an EncStream chunk into pts, which has
@@ -252,47 +279,75 @@ func decodeStream(pts []Point, body []byte) error {
 		}
 		pts[i] = p
 	}
-	if used := int(r.st.nbits+7) / 8; used != len(body) {
+	if used := int(r.pos+7) / 8; used != len(body) {
 		return corrupt("stream: %d bytes after the last point", len(body)-used)
 	}
 	return nil
 }
 
+// peekBits is how many bits peek always returns valid: a 64-bit load
+// shifted by up to 7.
+const peekBits = 57
+
+// peek returns the stream's next bits, at least peekBits of them, with
+// zeros past its end (the callers' bounds checks then reject what they
+// read there).
+func (r *streamReader) peek() uint64 {
+	off, sh := r.pos>>3, r.pos&7
+	if off+8 <= uint(len(r.src)) {
+		return binary.LittleEndian.Uint64(r.src[off:]) >> sh
+	}
+	var x uint64
+	for i := uint(0); off+i < uint(len(r.src)); i++ {
+		x |= uint64(r.src[off+i]) << (8 * i)
+	}
+	return x >> sh
+}
+
+// advance consumes n bits, failing if the stream has fewer left.
+func (r *streamReader) advance(n uint) error {
+	if r.pos+n > 8*uint(len(r.src)) {
+		return corrupt("stream: ends inside point %d", r.st.count)
+	}
+	r.pos += n
+	return nil
+}
+
 // read consumes w bits.
 func (r *streamReader) read(w uint) (uint64, error) {
-	if r.st.nbits+w > 8*uint(len(r.src)) {
+	if r.pos+w > 8*uint(len(r.src)) {
 		return 0, corrupt("stream: ends inside point %d", r.st.count)
 	}
-	x := readBits(r.src, r.st.nbits, w)
-	r.st.nbits += w
+	x := readBits(r.src, r.pos, w)
+	r.pos += w
 	return x, nil
 }
 
-// code consumes a code of a table whose longest code is maxCode.
-func (r *streamReader) code(maxCode int) (int, error) {
-	left := 8*uint(len(r.src)) - r.st.nbits
-	w := min(uint(maxCode), left)
-	x := readBits(r.src, r.st.nbits, w)
-	k := bits.TrailingZeros64(^x) // ^x has bit w set, so k <= w
-	switch {
-	case k == maxCode:
-		r.st.nbits += uint(k)
-	case uint(k) < w:
-		r.st.nbits += uint(k) + 1
-	default:
-		return 0, corrupt("stream: ends inside point %d", r.st.count)
+// codedDoD consumes a code of a table whose longest code is maxCode and, if
+// the code is one of widths', the delta of delta it carries. One peek
+// serves both when they fit in it, which is nearly always.
+func (r *streamReader) codedDoD(widths []uint, maxCode int) (k int, dod int64, err error) {
+	x := r.peek()
+	k = min(bits.TrailingZeros64(^x), maxCode)
+	n := uint(k) + 1 // the ones and the terminating zero
+	if k == maxCode {
+		n = uint(k)
 	}
-	return k, nil
-}
-
-// dod reads the delta of delta that code k of widths carries.
-func (r *streamReader) dod(k int, widths []uint) (int64, error) {
-	if k == 0 {
-		return 0, nil
+	if k >= len(widths) { // a special code: the caller reads what follows
+		return k, 0, r.advance(n)
 	}
 	w := widths[k]
-	x, err := r.read(w)
-	return signExtend(x, w), err
+	if n+w > peekBits {
+		if err := r.advance(n); err != nil {
+			return k, 0, err
+		}
+		y, err := r.read(w)
+		return k, signExtend(y, w), err
+	}
+	if w > 0 {
+		dod = signExtend(lowBits(x>>n, w), w)
+	}
+	return k, dod, r.advance(n + w)
 }
 
 // next decodes one point.
@@ -316,11 +371,7 @@ func (r *streamReader) timestamp() (int64, error) {
 		s.t = int64(x)
 		return s.t, err
 	}
-	k, err := r.code(tsMaxCode)
-	if err != nil {
-		return 0, err
-	}
-	dod, err := r.dod(k, tsWidths[:])
+	_, dod, err := r.codedDoD(tsWidths[:], tsMaxCode)
 	if err != nil {
 		return 0, err
 	}
@@ -331,7 +382,7 @@ func (r *streamReader) timestamp() (int64, error) {
 
 func (r *streamReader) value() (float64, error) {
 	s := &r.st
-	k, err := r.code(valueMaxCode)
+	k, dod, err := r.codedDoD(valueWidths[:], valueMaxCode)
 	if err != nil {
 		return 0, err
 	}
@@ -340,40 +391,36 @@ func (r *streamReader) value() (float64, error) {
 		x, err := r.read(rawValueBits)
 		return math.Float64frombits(x), err
 	case codeExponent:
-		if k, err = r.exponentChange(); err != nil {
+		if dod, err = r.exponentChange(); err != nil {
 			return 0, err
 		}
 	}
-	dod, err := r.dod(k, valueWidths[:])
-	if err != nil {
-		return 0, err
-	}
 	s.md += dod
 	s.m += s.md
-	return decimalValue(s.m, s.exp), nil
+	return decimalValue(s.m, int(s.exp)), nil
 }
 
 // exponentChange reads a new exponent, rescales the state to it, and reads
-// the value code that must follow.
-func (r *streamReader) exponentChange() (int, error) {
+// the value code that must follow, returning its delta of delta.
+func (r *streamReader) exponentChange() (int64, error) {
 	s := &r.st
 	x, err := r.read(expBits)
 	if err != nil {
 		return 0, err
 	}
-	exp := int(x) + minStreamExp
-	if exp >= s.exp {
-		return 0, corrupt("stream: exponent %d does not decrease from %d", exp, s.exp)
+	exp, cur := int(x)+minStreamExp, int(s.exp)
+	if exp >= cur {
+		return 0, corrupt("stream: exponent %d does not decrease from %d", exp, cur)
 	}
-	s.m = scaleWrapping(s.m, s.exp-exp)
-	s.md = scaleWrapping(s.md, s.exp-exp)
-	s.exp = exp
-	k, err := r.code(valueMaxCode)
+	s.m = scaleWrapping(s.m, cur-exp)
+	s.md = scaleWrapping(s.md, cur-exp)
+	s.exp = int8(exp)
+	k, dod, err := r.codedDoD(valueWidths[:], valueMaxCode)
 	if err != nil {
 		return 0, err
 	}
 	if k >= codeExponent {
 		return 0, corrupt("stream: code %d after an exponent change", k)
 	}
-	return k, nil
+	return dod, nil
 }

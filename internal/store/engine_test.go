@@ -170,8 +170,9 @@ func TestMemoryPutAllocations(t *testing.T) {
 		})
 	}
 	t.Run("sealing", func(t *testing.T) {
-		// Sealing allocates the sealed chunk, and now and then the list
-		// of chunks grows: at most 2 allocations per 256 puts.
+		// Sealing allocates the sealed chunk, and now and then a longer
+		// chunk list or a head buffer refitted to the chunk's size: at
+		// most 3 allocations per 256 puts, 0.012 a put.
 		const chunks = 20
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -182,8 +183,8 @@ func TestMemoryPutAllocations(t *testing.T) {
 			}
 		}
 		runtime.ReadMemStats(&after)
-		if n := after.Mallocs - before.Mallocs; n > 2*chunks {
-			t.Fatalf("%d puts allocated %d times, want at most %d", chunks*chunkPoints, n, 2*chunks)
+		if n := after.Mallocs - before.Mallocs; n > 3*chunks {
+			t.Fatalf("%d puts allocated %d times, want at most %d", chunks*chunkPoints, n, 3*chunks)
 		}
 	})
 }

@@ -137,8 +137,8 @@ func (s *series) put(p Point, sp *lazyScratch) (added bool, err error) {
 }
 
 // seal turns the head into a sealed chunk, re-encoded in the smaller block
-// form unless the stream is smaller, and empties the head (keeping its
-// buffer for the next chunk).
+// form unless the stream is smaller, and empties the head (keeping a buffer
+// fitted to the next chunk).
 func (s *series) seal(sc *scratch) error {
 	pts, err := chunkenc.Decode(sc.pts[:0], s.head.Bytes())
 	sc.pts = pts
@@ -149,9 +149,20 @@ func (s *series) seal(sc *scratch) error {
 	if err != nil {
 		return err
 	}
-	s.sealed = append(s.sealed, c)
-	s.head.Reset()
+	s.sealed = appendSealed(s.sealed, c)
+	s.head.Recycle()
 	return nil
+}
+
+// appendSealed appends c to a series' chunk list, growing it by a quarter
+// rather than append's doubling: every series holds its list's spare room.
+func appendSealed(list []sealedChunk, c sealedChunk) []sealedChunk {
+	if len(list) == cap(list) {
+		bigger := make([]sealedChunk, len(list), len(list)+max(1, len(list)/4))
+		copy(bigger, list)
+		list = bigger
+	}
+	return append(list, c)
 }
 
 // encode makes a sealed chunk of pts (not empty), or of alt when alt is a
