@@ -3,6 +3,8 @@ package durable
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -118,10 +120,14 @@ func buildFixture(b *testing.B, seconds int, snap bool) recoveryFixture {
 	b.Helper()
 	dir := b.TempDir()
 	e := start(b, Config{Dir: dir, Fsync: FsyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
+	rng := rand.New(rand.NewPCG(1, 2))
+	level := make([]float64, benchKeys)
 	for s := range seconds {
 		for k := range benchKeys {
-			// Values like a gauge read at one decimal, as agents send them.
-			v := float64((k*31+s*17)%1000) / 10
+			// A gauge wandering at random, read at one decimal, as agents
+			// send CPU or temperature readings.
+			level[k] = min(max(level[k]+rng.NormFloat64(), 0), 100)
+			v := math.Round(level[k]*10) / 10
 			if _, err := e.Submit(fmt.Appendf(nil, "host%03d.cpu", k), store.Point{Timestamp: int64(1_700_000_000 + s), Value: v}); err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/snapshot"
 	"metricsd/internal/store"
 	"metricsd/internal/wal"
@@ -100,13 +101,13 @@ func (e *Engine) loadSnapshot(p *progress) (uint64, error) {
 	}
 	path := snapshot.Path(e.cfg.Dir, segs[len(segs)-1])
 	start := time.Now()
-	info, err := snapshot.Load(path, p.snapshotPoints)
+	info, err := snapshot.Load(path, p.snapshotSeries)
 	if err != nil {
 		return 0, fmt.Errorf("durable: load snapshot: %w", err)
 	}
 	d := time.Since(start)
 	e.m.snapSize.Set(float64(info.Bytes))
-	e.log.Info("snapshot loaded", "file", path, "series", info.Series, "points", info.Points,
+	e.log.Info("snapshot loaded", "file", path, "series", info.Series, "chunks", info.Chunks, "points", info.Points,
 		"bytes", info.Bytes, "duration", d, "points_per_second", rate(info.Points, d))
 	return info.Segment, nil
 }
@@ -156,8 +157,9 @@ type progress struct {
 	e        *Engine
 	start    time.Time
 	lastLog  time.Time
-	points   int64 // applied from the snapshot and the log
-	walBytes int64 // log records replayed
+	points   int64  // applied from the snapshot and the log
+	walBytes int64  // log records replayed
+	loaded   uint64 // series loaded from the snapshot
 }
 
 func newProgress(ctx context.Context, e *Engine) *progress {
@@ -195,21 +197,28 @@ func (p *progress) done(d time.Duration) {
 		"duration", d.Round(time.Millisecond), "points_per_second", rate(int(p.points), d))
 }
 
-// snapshotPoints is the snapshot.LoadFunc of recovery.
-func (p *progress) snapshotPoints(id uint64, key []byte, pts []store.Point) error {
+// snapshotSeries is the snapshot.LoadFunc of recovery: it registers the
+// series under its log id and hands its chunks to memory as they are.
+// Memory numbers series in load order, which is first-insertion order.
+func (p *progress) snapshotSeries(id uint64, key []byte, chunks [][]byte) error {
 	e := p.e
-	if _, ok := e.keys[id]; !ok {
-		if err := e.known(id, key); err != nil {
-			return err
-		}
-		e.register(id, append([]byte(nil), key...))
+	if _, ok := e.keys[id]; ok {
+		return fmt.Errorf("%w: series %d appears twice", snapshot.ErrBadSnapshot, id)
 	}
-	for _, pt := range pts {
-		if err := e.mem.Put(key, pt); err != nil && !isLimit(err) {
-			return err
-		}
+	if err := e.known(id, key); err != nil {
+		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
 	}
-	return p.count(len(pts))
+	e.register(id, append([]byte(nil), key...))
+	p.loaded++
+	if err := e.mem.LoadSeries(p.loaded, key, chunks); err != nil {
+		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
+	}
+	n := 0
+	for _, c := range chunks {
+		_, points, _ := chunkenc.Header(c) // checked by the loader
+		n += points
+	}
+	return p.count(n)
 }
 
 // known checks that id and key are not already registered to something

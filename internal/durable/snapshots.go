@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"metricsd/internal/snapshot"
-	"metricsd/internal/store"
 	"metricsd/internal/wal"
 )
 
@@ -88,20 +87,21 @@ func (e *Engine) snapshot(cut func() (uint64, error)) error {
 }
 
 // writeSnapshot dumps memory, in first-insertion order, into the snapshot
-// covering the log before seg.
+// covering the log before seg: each series under its log id, with its
+// chunks as memory holds them.
 func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 	w, err := snapshot.Create(e.cfg.Dir, seg)
 	if err != nil {
 		return snapshot.Info{}, err
 	}
-	err = e.mem.All(func(key []byte, pts []store.Point) error {
+	err = e.mem.Snapshot(func(_ uint64, key []byte, chunks [][]byte) error {
 		e.mu.Lock()
 		ref, ok := e.ids[string(key)]
 		e.mu.Unlock()
 		if !ok {
 			return fmt.Errorf("durable: snapshot: series %q has no id", key)
 		}
-		return w.Add(ref.id, key, pts)
+		return w.Add(ref.id, key, chunks)
 	})
 	if err != nil {
 		w.Abort()

@@ -22,13 +22,16 @@
 // Records:
 //
 //	type 1 (series): uvarint series id, then the key's bytes
-//	type 2 (points): uvarint series id, then repeated { zigzag varint
-//	                 timestamp minus the previous point's (the first: minus
-//	                 0), 8-byte little-endian float64 bits }
-//	type 3 (end):    uvarint series count, uvarint point count
+//	type 4 (chunks): uvarint series id, then repeated { uvarint length,
+//	                 that many bytes: one encoded chunk (package chunkenc) }
+//	type 3 (end):    uvarint series count, uvarint chunk count, uvarint
+//	                 point count
 //
 // Series appear in first-insertion order, each series record followed by
-// that series' points records, in ascending timestamp order. The end record
-// is the last record; the trailing checksum follows it and ends the file.
-// Any deviation is a corruption error naming the file and offset.
+// that series' chunks records; its chunks are in ascending timestamp order,
+// exactly as the in-memory engine holds them, so a snapshot takes no more
+// bytes a point than memory does. The series id is the write-ahead log's,
+// so the log segments after the snapshot can refer to it. The end record is
+// the last record; the trailing checksum follows it and ends the file. Any
+// deviation is a corruption error naming the file and offset.
 package snapshot

@@ -2,23 +2,23 @@ package snapshot
 
 import (
 	"bufio"
-
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math"
 	"os"
 
-	"metricsd/internal/store"
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/wal"
 )
 
-// LoadFunc receives the points of series id, named key, in the order they
-// were written; a long series comes in several calls. key and pts are only
-// valid during the call. An error stops Load and is returned.
-type LoadFunc func(id uint64, key []byte, pts []store.Point) error
+// LoadFunc receives one series: its id, its key and its encoded chunks in
+// ascending timestamp order. key and chunks are only valid during the
+// call. An error stops Load; one that wraps ErrBadSnapshot (the series
+// can't be what a snapshot holds) is reported as corruption at the
+// series' offset.
+type LoadFunc func(id uint64, key []byte, chunks [][]byte) error
 
 // ErrBadSnapshot is wrapped by every error about a damaged snapshot.
 var ErrBadSnapshot = errors.New("snapshot damaged")
@@ -31,19 +31,24 @@ type loader struct {
 	off  int64 // offset of the next unread byte
 	size int64
 	sum  uint32 // CRC-32C of every byte read so far
+	body []byte
 
-	body   []byte
-	pts    []store.Point
+	// The series being gathered: its chunks are views into arena, cut at
+	// ends, made into slices only when the series is complete.
+	inSer  bool
+	at     int64 // offset of its series record
 	id     uint64
 	key    []byte
-	inSer  bool
-	series int
-	points int
+	arena  []byte
+	ends   []int
+	chunks [][]byte
+
+	series, nchunks, points int
 }
 
-// Load reads the snapshot at path and calls fn for its series' points, in
-// file order. A damaged file is a *wal.CorruptionError with the offset of
-// the damage; fn is then not called for anything after it.
+// Load reads the snapshot at path and calls fn for each series, in file
+// order. A damaged file is a *wal.CorruptionError with the offset of the
+// damage; fn is not called for anything after it.
 func Load(path string, fn LoadFunc) (Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -62,7 +67,7 @@ func Load(path string, fn LoadFunc) (Info, error) {
 	if err := l.records(fn); err != nil {
 		return Info{}, err
 	}
-	return Info{Path: path, Segment: seg, Series: l.series, Points: l.points, Bytes: l.size}, nil
+	return Info{Path: path, Segment: seg, Series: l.series, Chunks: l.nchunks, Points: l.points, Bytes: l.size}, nil
 }
 
 // corrupt returns the error for damage at off.
@@ -70,8 +75,7 @@ func (l *loader) corrupt(off int64, format string, args ...any) error {
 	return &wal.CorruptionError{File: l.path, Offset: off, Err: fmt.Errorf("%w: %s", ErrBadSnapshot, fmt.Sprintf(format, args...))}
 }
 
-// read reads exactly n bytes into l.body, after checking that the file
-// has them.
+// read reads exactly n bytes, after checking that the file has them.
 func (l *loader) read(n int64) ([]byte, error) {
 	if n > l.size-l.off {
 		return nil, l.corrupt(l.off, "%d bytes needed, %d left in the file", n, l.size-l.off)
@@ -138,42 +142,71 @@ func (l *loader) record(start int64, body []byte, fn LoadFunc) (done bool, err e
 	payload := body[1:]
 	switch body[0] {
 	case typeSeries:
+		if err := l.emit(fn); err != nil {
+			return false, err
+		}
 		id, n := binary.Uvarint(payload)
 		if n <= 0 {
 			return false, l.corrupt(start, "series record without an id")
 		}
-		l.id, l.key, l.inSer = id, append(l.key[:0], payload[n:]...), true
+		l.inSer, l.at, l.id = true, start, id
+		l.key = append(l.key[:0], payload[n:]...)
+		l.arena, l.ends = l.arena[:0], l.ends[:0]
 		l.series++
 		return false, nil
-	case typePoints:
-		return false, l.pointsRecord(start, payload, fn)
+	case typeChunks:
+		return false, l.chunksRecord(start, payload)
 	case typeEnd:
+		if err := l.emit(fn); err != nil {
+			return false, err
+		}
 		return true, l.end(start, payload)
 	}
 	return false, l.corrupt(start, "unknown record type %d", body[0])
 }
 
-// pointsRecord decodes a points record and hands its points to fn.
-func (l *loader) pointsRecord(start int64, payload []byte, fn LoadFunc) error {
+// chunksRecord gathers the chunks of a chunks record into the series.
+func (l *loader) chunksRecord(start int64, payload []byte) error {
 	id, n := binary.Uvarint(payload)
 	if n <= 0 || !l.inSer || id != l.id {
-		return l.corrupt(start, "points record not after its series record")
+		return l.corrupt(start, "chunks record not after its series record")
 	}
-	payload = payload[n:]
-	l.pts = l.pts[:0]
-	var ts int64
-	for len(payload) > 0 {
-		d, n := binary.Varint(payload)
-		if n <= 0 || len(payload)-n < 8 {
-			return l.corrupt(start, "truncated point in a points record")
+	for payload = payload[n:]; len(payload) > 0; {
+		size, n := binary.Uvarint(payload)
+		if n <= 0 || size > uint64(len(payload)-n) {
+			return l.corrupt(start, "chunk length past the end of its record")
 		}
-		ts += d
-		l.pts = append(l.pts, store.Point{Timestamp: ts, Value: math.Float64frombits(binary.LittleEndian.Uint64(payload[n:]))})
-		payload = payload[n+8:]
+		c := payload[n : n+int(size)]
+		_, points, err := chunkenc.Header(c)
+		if err != nil {
+			return l.corrupt(start, "%v", err)
+		}
+		l.arena = append(l.arena, c...)
+		l.ends = append(l.ends, len(l.arena))
+		l.nchunks++
+		l.points += points
+		payload = payload[n+int(size):]
 	}
-	l.points += len(l.pts)
-	if err := fn(id, l.key, l.pts); err != nil {
-		return fmt.Errorf("snapshot: load %s at offset %d: %w", l.path, start, err)
+	return nil
+}
+
+// emit hands the gathered series, if any, to fn.
+func (l *loader) emit(fn LoadFunc) error {
+	if !l.inSer {
+		return nil
+	}
+	l.inSer = false
+	l.chunks = l.chunks[:0]
+	from := 0
+	for _, end := range l.ends {
+		l.chunks = append(l.chunks, l.arena[from:end:end])
+		from = end
+	}
+	if err := fn(l.id, l.key, l.chunks); err != nil {
+		if errors.Is(err, ErrBadSnapshot) {
+			return &wal.CorruptionError{File: l.path, Offset: l.at, Err: err}
+		}
+		return fmt.Errorf("snapshot: load %s at offset %d: %w", l.path, l.at, err)
 	}
 	return nil
 }
@@ -181,10 +214,16 @@ func (l *loader) pointsRecord(start int64, payload []byte, fn LoadFunc) error {
 // end checks the end record's counts and the trailing checksum, which must
 // end the file.
 func (l *loader) end(start int64, payload []byte) error {
-	series, n := binary.Uvarint(payload)
-	points, m := binary.Uvarint(payload[max(n, 0):])
-	if n <= 0 || m <= 0 || series != uint64(l.series) || points != uint64(l.points) {
-		return l.corrupt(start, "end record does not match the %d series and %d points read", l.series, l.points)
+	var counts [3]uint64
+	for i := range counts {
+		v, n := binary.Uvarint(payload)
+		if n <= 0 {
+			return l.corrupt(start, "short end record")
+		}
+		counts[i], payload = v, payload[n:]
+	}
+	if counts != [3]uint64{uint64(l.series), uint64(l.nchunks), uint64(l.points)} {
+		return l.corrupt(start, "end record says %v series, chunks, points; the file has %d, %d, %d", counts, l.series, l.nchunks, l.points)
 	}
 	sum := l.sum
 	trailer, err := l.read(4)

@@ -19,21 +19,23 @@ const (
 	tmpSuffix  = ".tmp"
 )
 
-// Record types.
+// Record types. Type 2 is not used: early drafts stored raw points.
 const (
 	typeSeries byte = 1
-	typePoints byte = 2
 	typeEnd    byte = 3
+	typeChunks byte = 4
 )
 
-// maxPointsBody bounds a points record, so that loading holds little.
-const maxPointsBody = 64 << 10
+// maxChunksBody is where a chunks record is ended and a new one begun, so
+// that a record stays small however long the series.
+const maxChunksBody = 64 << 10
 
 // Info describes a snapshot file.
 type Info struct {
 	Path    string
 	Segment uint64 // the first log segment it does not cover
 	Series  int
+	Chunks  int
 	Points  int
 	Bytes   int64
 }

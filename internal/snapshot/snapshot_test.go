@@ -3,12 +3,14 @@ package snapshot
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 	"metricsd/internal/wal"
 )
@@ -20,6 +22,8 @@ type series struct {
 	pts []store.Point
 }
 
+// write writes in as a snapshot, each series' points encoded in chunks of
+// at most batch points.
 func write(t *testing.T, dir string, seg uint64, in []series, batch int) Info {
 	t.Helper()
 	w, err := Create(dir, seg)
@@ -27,10 +31,16 @@ func write(t *testing.T, dir string, seg uint64, in []series, batch int) Info {
 		t.Fatal(err)
 	}
 	for _, s := range in {
-		for i := 0; i < len(s.pts) || i == 0; i += batch {
-			if err := w.Add(s.id, []byte(s.key), s.pts[i:min(i+batch, len(s.pts))]); err != nil {
+		var chunks [][]byte
+		for i := 0; i < len(s.pts); i += batch {
+			c, err := chunkenc.Append(nil, s.pts[i:min(i+batch, len(s.pts))])
+			if err != nil {
 				t.Fatal(err)
 			}
+			chunks = append(chunks, c)
+		}
+		if err := w.Add(s.id, []byte(s.key), chunks); err != nil {
+			t.Fatal(err)
 		}
 	}
 	info, err := w.Commit()
@@ -40,14 +50,19 @@ func write(t *testing.T, dir string, seg uint64, in []series, batch int) Info {
 	return info
 }
 
+// load loads a snapshot, decoding its chunks back to points.
 func load(path string) ([]series, Info, error) {
 	var out []series
-	info, err := Load(path, func(id uint64, key []byte, pts []store.Point) error {
-		if n := len(out); n > 0 && out[n-1].id == id {
-			out[n-1].pts = append(out[n-1].pts, pts...)
-			return nil
+	info, err := Load(path, func(id uint64, key []byte, chunks [][]byte) error {
+		s := series{id: id, key: string(key)}
+		for _, c := range chunks {
+			pts, err := chunkenc.Decode(s.pts, c)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
+			}
+			s.pts = pts
 		}
-		out = append(out, series{id, string(key), slices.Clone(pts)})
+		out = append(out, s)
 		return nil
 	})
 	return out, info, err
@@ -182,7 +197,7 @@ func TestAbortLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Add(1, []byte("k"), ramp(10, 0)); err != nil {
+	if err := w.Add(1, []byte("k"), nil); err != nil {
 		t.Fatal(err)
 	}
 	w.Abort()
@@ -196,7 +211,7 @@ func TestLoadFuncErrorStops(t *testing.T) {
 	info := write(t, dir, 1, []series{{1, "a", ramp(1, 1)}, {2, "b", ramp(1, 1)}}, 1)
 	stop := errors.New("stop")
 	calls := 0
-	_, err := Load(info.Path, func(uint64, []byte, []store.Point) error { calls++; return stop })
+	_, err := Load(info.Path, func(uint64, []byte, [][]byte) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("err = %v after %d calls, want stop after 1", err, calls)
 	}
@@ -207,7 +222,8 @@ func TestLoadFuncErrorStops(t *testing.T) {
 func FuzzLoad(f *testing.F) {
 	dir := f.TempDir()
 	w, _ := Create(dir, 1)
-	w.Add(1, []byte("cpu"), ramp(3, 5))
+	c, _ := chunkenc.Append(nil, ramp(3, 5))
+	w.Add(1, []byte("cpu"), [][]byte{c})
 	info, err := w.Commit()
 	if err != nil {
 		f.Fatal(err)
@@ -224,7 +240,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again := write(t, t.TempDir(), info.Segment, got, 1<<20)
+		again := write(t, t.TempDir(), info.Segment, got, chunkenc.MaxPoints)
 		back, _, err := load(again.Path)
 		if err != nil || len(back) != len(got) {
 			t.Fatalf("an accepted snapshot written back does not load the same: %v", err)

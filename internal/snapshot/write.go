@@ -5,11 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"os"
 	"path/filepath"
 
-	"metricsd/internal/store"
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/wal"
 )
 
@@ -20,19 +19,16 @@ func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // Writer writes one snapshot. Add series in first-insertion order, then
 // Commit; Abort discards an unfinished snapshot.
 type Writer struct {
-	dir, path, tmp string
-	seg            uint64
-	f              *os.File
-	w              *bufio.Writer
-	sum            uint32 // CRC-32C of everything written so far
-	size           int64
+	path, tmp string
+	seg       uint64
+	f         *os.File
+	w         *bufio.Writer
+	sum       uint32 // CRC-32C of everything written so far
+	size      int64
 
 	buf    []byte // records being built
-	open   int    // start of the open points record, or -1
-	lastTS int64
-	cur    uint64 // id of the series being written
-	inSer  bool
 	series int
+	chunks int
 	points int
 }
 
@@ -44,7 +40,7 @@ func Create(dir string, seg uint64) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: create %s: %w", tmp, err)
 	}
-	w := &Writer{dir: dir, path: path, tmp: tmp, seg: seg, f: f, w: bufio.NewWriterSize(f, 1<<20), open: -1}
+	w := &Writer{path: path, tmp: tmp, seg: seg, f: f, w: bufio.NewWriterSize(f, 1<<20)}
 	if err := w.write(appendHeader(nil, seg)); err != nil {
 		w.Abort()
 		return nil, err
@@ -62,86 +58,61 @@ func (w *Writer) write(b []byte) error {
 	return nil
 }
 
-// Add appends points of series id, named key, in ascending timestamp
-// order. Consecutive calls with the same id continue the series.
-func (w *Writer) Add(id uint64, key []byte, pts []store.Point) error {
-	if !w.inSer || id != w.cur {
-		w.closePoints()
-		var start int
-		w.buf, start = wal.BeginFrame(w.buf, typeSeries)
-		w.buf = binary.AppendUvarint(w.buf, id)
-		w.buf = append(w.buf, key...)
-		wal.FinishFrame(w.buf, start)
-		w.cur, w.inSer = id, true
-		w.series++
-	}
-	for _, p := range pts {
-		if w.open >= 0 && len(w.buf)-w.open > maxPointsBody {
-			w.closePoints()
+// Add appends series id, named key, with its encoded chunks in ascending
+// timestamp order. Each series is added once.
+func (w *Writer) Add(id uint64, key []byte, chunks [][]byte) error {
+	var start int
+	w.buf, start = wal.BeginFrame(w.buf[:0], typeSeries)
+	w.buf = binary.AppendUvarint(w.buf, id)
+	w.buf = append(w.buf, key...)
+	wal.FinishFrame(w.buf, start)
+	w.series++
+	open := -1
+	for _, c := range chunks {
+		_, n, err := chunkenc.Header(c)
+		if err != nil {
+			return fmt.Errorf("snapshot: series %q: %w", key, err)
 		}
-		if w.open < 0 {
-			w.buf, w.open = wal.BeginFrame(w.buf, typePoints)
+		if open >= 0 && len(w.buf)-open > maxChunksBody {
+			wal.FinishFrame(w.buf, open)
+			open = -1
+		}
+		if open < 0 {
+			w.buf, open = wal.BeginFrame(w.buf, typeChunks)
 			w.buf = binary.AppendUvarint(w.buf, id)
-			w.lastTS = 0
 		}
-		w.buf = binary.AppendVarint(w.buf, p.Timestamp-w.lastTS)
-		w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(p.Value))
-		w.lastTS = p.Timestamp
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(c)))
+		w.buf = append(w.buf, c...)
+		w.chunks++
+		w.points += n
 	}
-	w.points += len(pts)
-	if len(w.buf) >= maxPointsBody {
-		return w.flushRecords()
+	if open >= 0 {
+		wal.FinishFrame(w.buf, open)
 	}
-	return nil
-}
-
-func (w *Writer) closePoints() {
-	if w.open >= 0 {
-		wal.FinishFrame(w.buf, w.open)
-		w.open = -1
-	}
-}
-
-// flushRecords writes the finished records out, keeping an open points
-// record (moved to the start of the buffer).
-func (w *Writer) flushRecords() error {
-	end := len(w.buf)
-	if w.open >= 0 {
-		end = w.open
-	}
-	if err := w.write(w.buf[:end]); err != nil {
-		return err
-	}
-	n := copy(w.buf, w.buf[end:])
-	w.buf = w.buf[:n]
-	if w.open >= 0 {
-		w.open = 0
-	}
-	return nil
+	return w.write(w.buf)
 }
 
 // Commit ends the snapshot and makes it durable under its final name:
 // write, fsync, close, rename, fsync the directory.
 func (w *Writer) Commit() (Info, error) {
-	w.closePoints()
 	var start int
-	w.buf, start = wal.BeginFrame(w.buf, typeEnd)
+	w.buf, start = wal.BeginFrame(w.buf[:0], typeEnd)
 	w.buf = binary.AppendUvarint(w.buf, uint64(w.series))
+	w.buf = binary.AppendUvarint(w.buf, uint64(w.chunks))
 	w.buf = binary.AppendUvarint(w.buf, uint64(w.points))
 	wal.FinishFrame(w.buf, start)
-	if err := w.flushRecords(); err != nil {
+	err := w.write(w.buf)
+	if err == nil {
+		err = w.write(binary.LittleEndian.AppendUint32(nil, w.sum))
+	}
+	if err == nil {
+		err = w.finish()
+	}
+	if err != nil {
 		w.Abort()
 		return Info{}, err
 	}
-	if err := w.write(binary.LittleEndian.AppendUint32(nil, w.sum)); err != nil {
-		w.Abort()
-		return Info{}, err
-	}
-	if err := w.finish(); err != nil {
-		w.Abort()
-		return Info{}, err
-	}
-	return Info{Path: w.path, Segment: w.seg, Series: w.series, Points: w.points, Bytes: w.size}, nil
+	return Info{Path: w.path, Segment: w.seg, Series: w.series, Chunks: w.chunks, Points: w.points, Bytes: w.size}, nil
 }
 
 // finish flushes, fsyncs and closes the temporary file, then renames it.
