@@ -13,20 +13,21 @@ import (
 // context, so that a client that went away stops a long scan soon.
 const ctxCheckEvery = 1024
 
-// forEachKey calls fn once with every key of st, in first-insertion order.
-// The key is valid only during the call.
-//
-// Storage has no key listing, so this walks Storage.All and skips the
-// points: the cost is a visit of every stored point (see docs/graphite.md).
+// KeyLister is implemented by engines that can list their keys without
+// their points, as store.Memory does. Find, Index and glob renders use it
+// when the storage has it, and otherwise walk Storage.All, skipping the
+// points, which costs a visit of every stored point (see docs/graphite.md).
+type KeyLister interface {
+	// Keys calls fn with every key, in first-insertion order; key is only
+	// valid during the call, and an error from fn stops the visit.
+	Keys(fn func(key []byte) error) error
+}
+
+// forEachKey calls fn once with every key of st, checking ctx every
+// ctxCheckEvery keys. The key is valid only during the call.
 func forEachKey(ctx context.Context, st store.Storage, fn func(key []byte) error) error {
-	var last []byte
 	seen := 0
-	return st.All(func(key []byte, _ []store.Point) error {
-		// A long series arrives in several batches, one after another.
-		if seen > 0 && bytes.Equal(key, last) {
-			return nil
-		}
-		last = append(last[:0], key...)
+	each := func(key []byte) error {
 		seen++
 		if seen%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -34,6 +35,18 @@ func forEachKey(ctx context.Context, st store.Storage, fn func(key []byte) error
 			}
 		}
 		return fn(key)
+	}
+	if kl, ok := st.(KeyLister); ok {
+		return kl.Keys(each)
+	}
+	var last []byte
+	return st.All(func(key []byte, _ []store.Point) error {
+		// A long series arrives in several batches, one after another.
+		if seen > 0 && bytes.Equal(key, last) {
+			return nil
+		}
+		last = append(last[:0], key...)
+		return each(key)
 	})
 }
 

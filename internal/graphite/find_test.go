@@ -31,8 +31,21 @@ func mustPattern(t testing.TB, s string) *Pattern {
 	return p
 }
 
+// allOnly hides store.Memory's Keys, so that a test takes the path of an
+// engine without a key listing: a walk of Storage.All.
+type allOnly struct{ store.Storage }
+
+// bothPaths runs a test on st through its key listing and through All.
+func bothPaths(t *testing.T, st *store.Memory, test func(t *testing.T, st store.Storage)) {
+	t.Run("Keys", func(t *testing.T) { test(t, st) })
+	t.Run("All", func(t *testing.T) { test(t, allOnly{st}) })
+}
+
 func TestFind(t *testing.T) {
-	st := newTestStore(t, "palm.cpu", "palm.mem.used", "palm.mem.free", "oak.cpu", "palm.disk", "palm.disk.sda", "test_key")
+	bothPaths(t, newTestStore(t, "palm.cpu", "palm.mem.used", "palm.mem.free", "oak.cpu", "palm.disk", "palm.disk.sda", "test_key"), testFind)
+}
+
+func testFind(t *testing.T, st store.Storage) {
 	tests := []struct {
 		query string
 		want  string // Path:L(eaf)/B(ranch) flags
@@ -75,10 +88,12 @@ func TestFindLongSeries(t *testing.T) {
 		st.Put([]byte("long.series"), store.Point{Timestamp: int64(i), Value: 1})
 	}
 	st.Put([]byte("long.other"), store.Point{Timestamp: 1, Value: 1})
-	keys, err := Index(context.Background(), st)
-	if err != nil || fmt.Sprint(keys) != "[long.other long.series]" {
-		t.Fatalf("Index = %v, %v", keys, err)
-	}
+	bothPaths(t, st, func(t *testing.T, st store.Storage) {
+		keys, err := Index(context.Background(), st)
+		if err != nil || fmt.Sprint(keys) != "[long.other long.series]" {
+			t.Fatalf("Index = %v, %v", keys, err)
+		}
+	})
 }
 
 func TestFindStopsWhenCancelled(t *testing.T) {
@@ -88,9 +103,11 @@ func TestFindStopsWhenCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Find(ctx, st, mustPattern(t, "*")); err != context.Canceled {
-		t.Errorf("Find with a cancelled context = %v, want context.Canceled", err)
-	}
+	bothPaths(t, st, func(t *testing.T, st store.Storage) {
+		if _, err := Find(ctx, st, mustPattern(t, "*")); err != context.Canceled {
+			t.Errorf("Find with a cancelled context = %v, want context.Canceled", err)
+		}
+	})
 }
 
 func TestAppendTreeJSON(t *testing.T) {

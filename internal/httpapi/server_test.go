@@ -428,3 +428,23 @@ func TestRenderStorageFailure(t *testing.T) {
 		t.Errorf("failed large render read whole (status %d), want a broken body", resp.StatusCode)
 	}
 }
+
+func TestStoreMetrics(t *testing.T) {
+	a := startAPI(t, Config{})
+	if err := RegisterStoreMetrics(a.reg, a.store); err != nil {
+		t.Fatal(err)
+	}
+	a.put(t, "a", 1, 1)
+	a.put(t, "a", 2, 2)
+	a.put(t, "b", 3, 1)
+	families := a.scrape(t)
+	for name, want := range map[string]float64{"metricsd_series": 2, "metricsd_points": 3} {
+		f := families[name]
+		if f == nil || f.GetType() != dto.MetricType_GAUGE || f.GetMetric()[0].GetGauge().GetValue() != want {
+			t.Errorf("%s = %v, want gauge %v", name, f, want)
+		}
+	}
+	if err := RegisterStoreMetrics(a.reg, a.store); err == nil {
+		t.Error("registering the store metrics twice succeeded")
+	}
+}
