@@ -26,10 +26,11 @@ const (
 	firstTSBits  = 64               // width of the first timestamp
 	streamMinCap = 16               // first allocation of an Appender's buffer
 
-	// Recycle keeps a buffer with up to 1/8 more room than the chunk
-	// used, and otherwise makes one with 1/16 more.
-	recycleSlack  = 8
-	recycleMargin = 16
+	// Recycle keeps a buffer with up to 1/4 more room than the chunk
+	// used, and otherwise makes one with 1/8 more: chunks of one series
+	// vary by a few percent, so the next one rarely outgrows it.
+	recycleSlack  = 4
+	recycleMargin = 8
 )
 
 // streamState is what both an Appender and a stream decoder know after a
