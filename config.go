@@ -60,6 +60,17 @@ type Config struct {
 	// it covers deleted (default and 0: 5 minutes; negative: only at
 	// shutdown).
 	SnapshotInterval time.Duration
+
+	// HTTPAddr is the HTTP API's listen address: the Graphite-web API for
+	// Grafana, /metrics (Prometheus), /healthz and /readyz. Empty turns it
+	// off, the Go API's default; metricsd serve sets DefaultHTTPAddr.
+	HTTPAddr string
+	// GraphiteAddr is the Graphite plaintext listen address (the
+	// conventional port is 2003); lines land in the same store as put.
+	// Empty, the default, turns it off.
+	GraphiteAddr string
+	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr.
+	Pprof bool
 }
 
 // Defaults of Config.
@@ -73,6 +84,9 @@ const (
 	// default is memory only.
 	DefaultDataDir = "./metricsd-data"
 	DefaultFsync   = "interval"
+	// DefaultHTTPAddr is metricsd serve's HTTP API address; the Go API
+	// serves no HTTP unless asked.
+	DefaultHTTPAddr = "127.0.0.1:8889"
 )
 
 // DefaultConfig returns the configuration documented in the README.
@@ -108,6 +122,9 @@ func (c Config) validate() error {
 	}
 	if _, err := c.durableConfig(nil); err != nil {
 		return err
+	}
+	if c.Pprof && c.HTTPAddr == "" {
+		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
 	}
 	return nil
 }

@@ -19,18 +19,22 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"metricsd/internal/durable"
 	"metricsd/internal/server"
 	"metricsd/internal/store"
 )
 
-// Server is a metricsd server: its storage and its protocol listener.
+// Server is a metricsd server: its storage, its protocol listener and,
+// when configured, its HTTP API and Graphite listeners.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	store  store.Storage
 	engine *durable.Engine // nil when the store is memory only
 	proto  *server.Server
+	side   *side // the HTTP API and Graphite listeners
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -49,7 +53,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, engine, err := openStorage(cfg, log)
+	reg := newRegistry()
+	st, engine, err := openStorage(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +67,7 @@ func NewServer(cfg Config) (*Server, error) {
 		IdleTimeout:   cfg.IdleTimeout,
 		WriteTimeout:  cfg.WriteTimeout,
 		TLS:           tlsCfg,
+		Metrics:       server.NewMetrics(reg),
 	})
 	if err != nil {
 		if engine != nil {
@@ -69,12 +75,16 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}, nil
+	s := &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}
+	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
+		return nil, errors.Join(err, s.closeStorage())
+	}
+	return s, nil
 }
 
 // openStorage returns the in-memory store, or with a DataDir the durable
 // engine after it has recovered the directory (which logs its progress).
-func openStorage(cfg Config, log *slog.Logger) (store.Storage, *durable.Engine, error) {
+func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
 	if cfg.DataDir == "" {
 		return store.NewMemory(), nil, nil
 	}
@@ -82,6 +92,7 @@ func openStorage(cfg Config, log *slog.Logger) (store.Storage, *durable.Engine, 
 	if err != nil {
 		return nil, nil, err
 	}
+	dcfg.Registerer = reg
 	engine, err := durable.New(dcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("metricsd: %w", err)
@@ -126,8 +137,14 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Serve serves the protocol on ln until Shutdown, after which it returns
-// nil. It closes ln when it returns.
+// nil. It closes ln when it returns. The first Serve also binds and serves
+// HTTPAddr and GraphiteAddr when they are set; if one can't be bound, Serve
+// returns that error at once (and closes the storage).
 func (s *Server) Serve(ln net.Listener) error {
+	if err := s.side.start(); err != nil {
+		ln.Close()
+		return errors.Join(err, s.closeStorage())
+	}
 	s.mu.Lock()
 	s.addr = ln.Addr()
 	s.mu.Unlock()
@@ -182,14 +199,20 @@ func (s *Server) Addr() net.Addr {
 
 // Shutdown stops accepting connections, lets sessions answer what they
 // have already read, closes them, and waits until they are gone or ctx
-// ends. Then, with a DataDir, it closes the durable engine: pending puts
+// ends; then it stops the Graphite receiver (storing the lines it has
+// read) and the HTTP API (finishing requests in flight). /readyz answers
+// 503 from the start of Shutdown. Then, with a DataDir, it closes the durable engine: pending puts
 // are committed, a final snapshot is written and the directory unlocked.
 // It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.side.markStopping() // /readyz says so while sessions drain
 	err := s.proto.Shutdown(ctx)
 	if err != nil {
 		err = fmt.Errorf("metricsd: %w", err)
 	}
+	// The Graphite receiver writes and the HTTP API reads: both stop
+	// before the storage closes.
+	err = errors.Join(err, s.side.shutdown(ctx))
 	// Every session is gone even when ctx ended first (the rest were
 	// closed), so no put can reach the engine any more.
 	if err := errors.Join(err, s.closeStorage()); err != nil {

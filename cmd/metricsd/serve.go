@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 
 	"metricsd"
 )
@@ -17,7 +17,9 @@ func serveUsage() usage {
 		text: `Serve the metrics protocol until SIGINT or SIGTERM, then shut down
 gracefully. The log goes to stderr; its first line says where the server
 listens ("metricsd listening" addr=HOST:PORT), with the port actually bound
-when --addr asks for port 0.`,
+when --addr asks for port 0. The HTTP API (Graphite-web API for Grafana,
+/metrics, /healthz, /readyz) and the Graphite plaintext port log
+"http listening" and "graphite listening" the same way.`,
 	}
 }
 
@@ -53,38 +55,71 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"longest time between fsyncs with --fsync=interval")
 	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval,
 		"how often to snapshot the store and delete the log it covers (negative: only at shutdown)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", cfg.HTTPAddr,
+		"HTTP API `address`: Graphite-web API for Grafana, /metrics, /healthz, /readyz (empty: off)")
+	fs.StringVar(&cfg.GraphiteAddr, "graphite-addr", cfg.GraphiteAddr,
+		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
+	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
+		"serve net/http/pprof under /debug/pprof/ on the HTTP API")
+	addLogFlags(fs)
 	return fs
 }
 
-// serveDefaults is the configuration serve starts from, before flags.
+// serveDefaults is the configuration serve starts from, before flags:
+// the Go API's defaults plus the HTTP API, which a server run from the
+// command line is expected to have (for Prometheus, Grafana, probes).
 func serveDefaults() metricsd.Config {
-	return metricsd.DefaultConfig()
+	cfg := metricsd.DefaultConfig()
+	cfg.HTTPAddr = metricsd.DefaultHTTPAddr
+	return cfg
 }
 
 // serveConfig builds the server's Config from the serve command's
 // arguments. It returns flag.ErrHelp for --help.
 func serveConfig(args []string) (metricsd.Config, error) {
+	cfg, _, err := parseServe(args)
+	return cfg, err
+}
+
+// parseServe is serveConfig, also returning the parsed flags, whose log
+// flags build the Logger (newLogger).
+func parseServe(args []string) (metricsd.Config, *flag.FlagSet, error) {
+	cfg, fs, err := parseServeFlags(args)
+	if err != nil {
+		return cfg, fs, err
+	}
+	if _, err := newLogger(fs, io.Discard); err != nil {
+		return cfg, fs, err
+	}
+	if cfg.Pprof && cfg.HTTPAddr == "" {
+		return cfg, fs, errors.New("--pprof needs --http-addr")
+	}
+	return cfg, fs, nil
+}
+
+// parseServeFlags parses and checks the Config flags.
+func parseServeFlags(args []string) (metricsd.Config, *flag.FlagSet, error) {
 	cfg := serveDefaults()
 	fs := newServeFlagSet(&cfg)
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, fs, err
 	}
 	if fs.Lookup("in-memory").Value.String() == "true" {
 		if setFlag(fs, "data-dir") {
-			return cfg, errors.New("--in-memory and --data-dir contradict each other")
+			return cfg, fs, errors.New("--in-memory and --data-dir contradict each other")
 		}
 		cfg.DataDir = ""
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return cfg, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if cfg.Addr == "" {
-		return cfg, errors.New("--addr must not be empty")
+		return cfg, fs, errors.New("--addr must not be empty")
 	}
 	if cfg.MaxLineLength < 1 {
-		return cfg, fmt.Errorf("--max-line-length %d must be at least 1", cfg.MaxLineLength)
+		return cfg, fs, fmt.Errorf("--max-line-length %d must be at least 1", cfg.MaxLineLength)
 	}
-	return cfg, nil
+	return cfg, fs, nil
 }
 
 // setFlag reports whether the command line set the flag name.
@@ -96,7 +131,7 @@ func setFlag(fs *flag.FlagSet, name string) bool {
 
 // runServe is the serve command.
 func runServe(ctx context.Context, args []string, std stdio) int {
-	cfg, err := serveConfig(args)
+	cfg, fs, err := parseServe(args)
 	if errors.Is(err, flag.ErrHelp) {
 		defaults := serveDefaults()
 		serveUsage().print(std.out, newServeFlagSet(&defaults))
@@ -105,7 +140,10 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 	if err != nil {
 		return usageError(std, "serve", err)
 	}
-	log := slog.New(slog.NewTextHandler(std.err, nil))
+	log, err := newLogger(fs, std.err)
+	if err != nil { // parseServe checked the flags
+		return usageError(std, "serve", err)
+	}
 	cfg.Logger = log
 	if err := serve(ctx, cfg); err != nil {
 		log.Error("metricsd failed", "err", err)

@@ -1,0 +1,210 @@
+package metricsd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"metricsd/internal/graphite"
+	"metricsd/internal/httpapi"
+	"metricsd/internal/store"
+)
+
+// errShuttingDown is /readyz's reason once Shutdown has begun, so that a
+// load balancer stops sending work while the server drains.
+var errShuttingDown = errors.New("metricsd: shutting down")
+
+// newRegistry returns the server's own Prometheus registry (never the
+// global default one, so that two servers in one process don't collide),
+// with the Go runtime and process collectors.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// side is what a Server serves next to the protocol: the HTTP API
+// (HTTPAddr) and the Graphite plaintext receiver (GraphiteAddr), each nil
+// when its address is empty. They start with the first Serve and stop in
+// Shutdown.
+type side struct {
+	cfg      Config
+	log      *slog.Logger
+	http     *httpapi.Server
+	graphite *graphite.Receiver
+
+	mu                     sync.Mutex
+	started, stopping      bool
+	httpAddr, graphiteAddr net.Addr
+	wg                     sync.WaitGroup // one per running listener
+}
+
+// newSide builds the configured side listeners over st, with their
+// metrics in reg; ready backs /readyz.
+func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Registry, ready func() error) (*side, error) {
+	s := &side{cfg: cfg, log: log}
+	if stats, ok := st.(httpapi.StoreStats); ok {
+		if err := httpapi.RegisterStoreMetrics(reg, stats); err != nil {
+			return nil, fmt.Errorf("metricsd: %w", err)
+		}
+	}
+	if cfg.GraphiteAddr != "" {
+		rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{
+			Storage:       st,
+			MaxLineLength: cfg.MaxLineLength,
+			Logger:        log,
+			Registerer:    reg,
+			MaxConns:      cfg.MaxConns,
+			IdleTimeout:   cfg.IdleTimeout,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("metricsd: %w", err)
+		}
+		s.graphite = rcv
+	}
+	if cfg.HTTPAddr != "" {
+		api, err := httpapi.New(httpapi.Config{
+			Storage:    st,
+			Gatherer:   reg,
+			Registerer: reg,
+			Ready:      ready,
+			Pprof:      cfg.Pprof,
+			Logger:     log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("metricsd: %w", err)
+		}
+		s.http = api
+	}
+	return s, nil
+}
+
+// start binds and serves the side listeners, once; a bind failure is
+// returned and nothing is left listening.
+func (s *side) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.stopping {
+		return nil
+	}
+	var httpLn, graphiteLn net.Listener
+	var err error
+	if s.http != nil {
+		if httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+			return fmt.Errorf("metricsd: listen on %s (HTTP API): %w", s.cfg.HTTPAddr, err)
+		}
+	}
+	if s.graphite != nil {
+		if graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
+			if httpLn != nil {
+				httpLn.Close()
+			}
+			return fmt.Errorf("metricsd: listen on %s (Graphite): %w", s.cfg.GraphiteAddr, err)
+		}
+	}
+	s.started = true
+	if httpLn != nil {
+		s.httpAddr = httpLn.Addr()
+		s.warnIfPublic(httpLn.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+		s.run("http", func() error { return s.http.Serve(httpLn) }, http.ErrServerClosed)
+	}
+	if graphiteLn != nil {
+		s.graphiteAddr = graphiteLn.Addr()
+		s.warnIfPublic(graphiteLn.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
+		s.run("graphite", func() error { return s.graphite.Serve(graphiteLn) }, graphite.ErrReceiverClosed)
+	}
+	return nil
+}
+
+// run serves in a goroutine; an end other than the orderly one is logged,
+// as the protocol goes on without that listener.
+func (s *side) run(name string, serve func() error, closed error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := serve(); !errors.Is(err, closed) {
+			s.log.Error(name+" listener failed", "err", err)
+		}
+	}()
+}
+
+// warnIfPublic says so when a listener without authentication is bound
+// beyond the loopback interface.
+func (s *side) warnIfPublic(addr net.Addr, what string) {
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		s.log.Warn("serving "+what+"; bind 127.0.0.1 or firewall it", "addr", addr.String())
+	}
+}
+
+// markStopping makes /readyz answer 503 and keeps the listeners from
+// starting later.
+func (s *side) markStopping() {
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+}
+
+func (s *side) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+// shutdown stops the Graphite receiver (the last writer besides the
+// protocol), then the HTTP API (the last reader), and waits for their
+// goroutines.
+func (s *side) shutdown(ctx context.Context) error {
+	s.markStopping()
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	var errs []error
+	if s.graphite != nil {
+		errs = append(errs, s.graphite.Shutdown(ctx))
+	}
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	s.wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
+	return nil
+}
+
+// readiness backs /readyz: the storage's readiness, until Shutdown begins.
+func (s *Server) readiness() error {
+	if s.side != nil && s.side.isStopping() {
+		return errShuttingDown
+	}
+	return s.Ready()
+}
+
+// HTTPAddr is the address the HTTP API listens on, or nil when it is off
+// or before Serve.
+func (s *Server) HTTPAddr() net.Addr {
+	s.side.mu.Lock()
+	defer s.side.mu.Unlock()
+	return s.side.httpAddr
+}
+
+// GraphiteAddr is the address the Graphite plaintext receiver listens on,
+// or nil when it is off or before Serve.
+func (s *Server) GraphiteAddr() net.Addr {
+	s.side.mu.Lock()
+	defer s.side.mu.Unlock()
+	return s.side.graphiteAddr
+}
