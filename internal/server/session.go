@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"metricsd/internal/durable"
 	"metricsd/internal/lines"
 	"metricsd/internal/protocol"
 	"metricsd/internal/store"
@@ -37,7 +38,23 @@ type session struct {
 
 	req         protocol.Request
 	writePoints store.VisitFunc // bound once, so a get allocates no closure
+
+	// async is the storage's pipelining interface, when it has one: puts
+	// are submitted without waiting, and their answers written once they
+	// are committed, so one client's pipelined puts share an fsync.
+	async   asyncStorage
+	pending []durable.Ticket // submitted puts not yet answered, in order
 }
+
+// asyncStorage is durable.Async without the Storage methods.
+type asyncStorage interface {
+	Submit(key []byte, p store.Point) (durable.Ticket, error)
+	Wait(t durable.Ticket) error
+}
+
+// maxPending bounds the puts a session submits before answering them, and
+// so the memory a pipelining client can pin.
+const maxPending = 1024
 
 func newSession(srv *Server, conn net.Conn) *session {
 	cfg := &srv.cfg
@@ -57,6 +74,7 @@ func newSession(srv *Server, conn net.Conn) *session {
 		m:    cfg.Metrics,
 	}
 	s.writePoints = s.appendPoints
+	s.async, _ = cfg.Storage.(asyncStorage)
 	return s
 }
 
@@ -73,7 +91,8 @@ func (s *session) serve() {
 		return
 	}
 	for {
-		if s.w.Buffered() > 0 && !s.r.LineBuffered() {
+		if (s.w.Buffered() > 0 || len(s.pending) > 0) && !s.r.LineBuffered() {
+			s.settle()
 			if err := s.w.Flush(); err != nil {
 				s.closed(s.writeFailure(err), err)
 				return
@@ -84,10 +103,12 @@ func (s *session) serve() {
 		case err == nil:
 			s.handle(line)
 		case errors.Is(err, lines.ErrTooLong):
+			s.settle()
 			s.m.lineTooLong.Inc()
 			s.w.WriteString(protocol.ReplyWrongCommand)
 		default:
 			// End of input: a partial line is dropped, answers owed are sent.
+			s.settle()
 			s.w.Flush()
 			s.closed(s.readFailure(err), err)
 			return
@@ -147,6 +168,7 @@ func (s *session) closed(reason string, err error) {
 // handle answers one complete request line.
 func (s *session) handle(line []byte) {
 	if err := protocol.Parse(line, &s.req); err != nil {
+		s.settle()
 		s.m.wrongCommand.Inc()
 		s.w.WriteString(protocol.ReplyWrongCommand)
 		return
@@ -164,6 +186,10 @@ func (s *session) handle(line []byte) {
 
 func (s *session) put() {
 	p := store.Point{Timestamp: s.req.Timestamp, Value: s.req.Value}
+	if s.async != nil {
+		s.submit(p)
+		return
+	}
 	if err := s.srv.cfg.Storage.Put(s.req.Key, p); err != nil {
 		s.m.putError.Inc()
 		s.serverError(err)
@@ -173,9 +199,44 @@ func (s *session) put() {
 	s.w.WriteString(protocol.ReplyOK)
 }
 
+// submit hands a put to the storage without waiting for it to commit; its
+// answer is written by settle. A refused submit is answered at once, after
+// the answers owed before it.
+func (s *session) submit(p store.Point) {
+	t, err := s.async.Submit(s.req.Key, p)
+	if err != nil {
+		s.settle()
+		s.m.putError.Inc()
+		s.serverError(err)
+		return
+	}
+	s.pending = append(s.pending, t)
+	if len(s.pending) >= maxPending {
+		s.settle()
+	}
+}
+
+// settle waits for the submitted puts and writes their answers, in order.
+// Every answer that is not a submitted put's is written after a settle, so
+// answers keep the order of the requests, and a get sees the puts before
+// it.
+func (s *session) settle() {
+	for _, t := range s.pending {
+		if err := s.async.Wait(t); err != nil {
+			s.m.putError.Inc()
+			s.serverError(err)
+			continue
+		}
+		s.m.putOK.Inc()
+		s.w.WriteString(protocol.ReplyOK)
+	}
+	s.pending = s.pending[:0]
+}
+
 // get streams the answer straight into the writer, which flushes whenever
 // it fills: a large answer is never built whole.
 func (s *session) get() {
+	s.settle()
 	s.w.WriteString(protocol.ReplyOKHeader)
 	var err error
 	if s.req.AllKeys {
