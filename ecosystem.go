@@ -45,6 +45,7 @@ type side struct {
 
 	mu                     sync.Mutex
 	started, stopping      bool
+	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
 	wg                     sync.WaitGroup // one per running listener
 }
@@ -89,41 +90,52 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 	return s, nil
 }
 
-// start binds and serves the side listeners, once; a bind failure is
-// returned and nothing is left listening.
-func (s *side) start() error {
+// listen binds the side listeners, once; a bind failure is returned and
+// nothing is left bound. serve then serves them: the two steps let the
+// protocol's "metricsd listening" line come after every bind and before
+// any other listening line.
+func (s *side) listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started || s.stopping {
 		return nil
 	}
-	var httpLn, graphiteLn net.Listener
 	var err error
 	if s.http != nil {
-		if httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
 			return fmt.Errorf("metricsd: listen on %s (HTTP API): %w", s.cfg.HTTPAddr, err)
 		}
+		s.httpAddr = s.httpLn.Addr()
 	}
 	if s.graphite != nil {
-		if graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
-			if httpLn != nil {
-				httpLn.Close()
+		if s.graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
+			if s.httpLn != nil {
+				s.httpLn.Close()
+				s.httpLn, s.httpAddr = nil, nil
 			}
 			return fmt.Errorf("metricsd: listen on %s (Graphite): %w", s.cfg.GraphiteAddr, err)
 		}
+		s.graphiteAddr = s.graphiteLn.Addr()
 	}
 	s.started = true
-	if httpLn != nil {
-		s.httpAddr = httpLn.Addr()
-		s.warnIfPublic(httpLn.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
-		s.run("http", func() error { return s.http.Serve(httpLn) }, http.ErrServerClosed)
-	}
-	if graphiteLn != nil {
-		s.graphiteAddr = graphiteLn.Addr()
-		s.warnIfPublic(graphiteLn.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
-		s.run("graphite", func() error { return s.graphite.Serve(graphiteLn) }, graphite.ErrReceiverClosed)
-	}
 	return nil
+}
+
+// serve serves what listen bound, once.
+func (s *side) serve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.httpLn != nil {
+		ln := s.httpLn
+		s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+		s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
+	}
+	if s.graphiteLn != nil {
+		ln := s.graphiteLn
+		s.warnIfPublic(ln.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
+		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
+	}
+	s.httpLn, s.graphiteLn = nil, nil // served: the servers own them now
 }
 
 // run serves in a goroutine; an end other than the orderly one is logged,
@@ -167,6 +179,11 @@ func (s *side) shutdown(ctx context.Context) error {
 	s.markStopping()
 	s.mu.Lock()
 	started := s.started
+	for _, ln := range []net.Listener{s.httpLn, s.graphiteLn} {
+		if ln != nil { // bound, never served
+			ln.Close()
+		}
+	}
 	s.mu.Unlock()
 	if !started {
 		return nil

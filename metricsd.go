@@ -141,7 +141,7 @@ func (s *Server) ListenAndServe() error {
 // HTTPAddr and GraphiteAddr when they are set; if one can't be bound, Serve
 // returns that error at once (and closes the storage).
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.side.start(); err != nil {
+	if err := s.side.listen(); err != nil {
 		ln.Close()
 		return errors.Join(err, s.closeStorage())
 	}
@@ -150,6 +150,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 	s.log.Info("metricsd listening", "addr", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
 	s.warnIfExposed(ln.Addr())
+	s.side.serve()
 	err := s.proto.Serve(ln)
 	if errors.Is(err, server.ErrServerClosed) {
 		return nil
