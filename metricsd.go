@@ -40,8 +40,16 @@ type Server struct {
 	addr net.Addr
 }
 
-// NewServer checks cfg and builds a Server that is not yet listening.
+// NewServer checks cfg and builds a Server that is not yet listening. With
+// a DataDir it first recovers the directory (see NewServerContext).
 func NewServer(cfg Config) (*Server, error) {
+	return NewServerContext(context.Background(), cfg)
+}
+
+// NewServerContext is NewServer whose recovery of cfg.DataDir, which can
+// take a while for a large log, stops when ctx ends (a signal during
+// startup).
+func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -54,7 +62,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, engine, err := openStorage(cfg, log, reg)
+	st, engine, err := openStorage(ctx, cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +92,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 // openStorage returns the in-memory store, or with a DataDir the durable
 // engine after it has recovered the directory (which logs its progress).
-func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
+func openStorage(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
 	if cfg.DataDir == "" {
 		return store.NewMemory(), nil, nil
 	}
@@ -98,7 +106,7 @@ func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store
 		return nil, nil, fmt.Errorf("metricsd: %w", err)
 	}
 	log.Info("metricsd recovering", "data_dir", cfg.DataDir, "fsync", dcfg.Fsync)
-	if err := engine.Start(context.Background()); err != nil {
+	if err := engine.Start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("metricsd: %w", err)
 	}
 	return engine, engine, nil

@@ -156,7 +156,7 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 // gracefully. The server logs "metricsd listening" with the bound address
 // once the listener is open.
 func serve(ctx context.Context, cfg metricsd.Config) error {
-	srv, err := metricsd.NewServer(cfg)
+	srv, err := metricsd.NewServerContext(ctx, cfg)
 	if err != nil {
 		return err
 	}
