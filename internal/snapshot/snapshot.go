@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
+
 	"strings"
+
+	"metricsd/internal/wal"
 )
 
 // Format constants; see the package documentation.
@@ -42,37 +43,18 @@ type Info struct {
 
 // Name is the file name of the snapshot that covers the log before segment
 // seg.
-func Name(seg uint64) string {
-	return fmt.Sprintf("%s%08d", prefix, seg)
-}
+func Name(seg uint64) string { return wal.NumberedName(prefix, seg) }
 
 // parseName returns the segment a snapshot file name says it covers.
-func parseName(name string) (uint64, bool) {
-	digits, ok := strings.CutPrefix(name, prefix)
-	if !ok {
-		return 0, false
-	}
-	seg, err := strconv.ParseUint(digits, 10, 64)
-	if err != nil || Name(seg) != name {
-		return 0, false
-	}
-	return seg, true
-}
+func parseName(name string) (uint64, bool) { return wal.ParseNumbered(name, prefix) }
 
 // List returns the segments covered by the snapshots in dir, ascending.
 // Leftover temporary files are not listed.
 func List(dir string) ([]uint64, error) {
-	entries, err := os.ReadDir(dir)
+	segs, err := wal.ListNumbered(dir, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("snapshot: list %s: %w", dir, err)
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	var segs []uint64
-	for _, e := range entries {
-		if seg, ok := parseName(e.Name()); ok && e.Type().IsRegular() {
-			segs = append(segs, seg)
-		}
-	}
-	slices.Sort(segs)
 	return segs, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // File is what the log needs of a segment file. It exists so that tests can
@@ -29,37 +30,57 @@ func OpenOS(name string, flag int, perm os.FileMode) (File, error) {
 // SegmentName is the file name of segment index: the zero-padded decimal
 // index, so that names sort in log order.
 func SegmentName(index uint64) string {
-	return fmt.Sprintf("%08d", index)
+	return NumberedName("", index)
+}
+
+// NumberedName is prefix followed by n zero-padded to eight digits: the
+// names of segments (no prefix) and of snapshots.
+func NumberedName(prefix string, n uint64) string {
+	return fmt.Sprintf("%s%08d", prefix, n)
+}
+
+// ParseNumbered returns the number in a name that NumberedName(prefix, n)
+// gives, or false for any other name.
+func ParseNumbered(name, prefix string) (uint64, bool) {
+	digits, ok := strings.CutPrefix(name, prefix)
+	if !ok || len(digits) < 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil || NumberedName(prefix, n) != name {
+		return 0, false
+	}
+	return n, true
 }
 
 // parseSegmentName returns the index named by name, or false when name is
 // not a segment's.
-func parseSegmentName(name string) (uint64, bool) {
-	if len(name) < 8 {
-		return 0, false
+func parseSegmentName(name string) (uint64, bool) { return ParseNumbered(name, "") }
+
+// ListNumbered returns the numbers of the regular files in dir named by
+// NumberedName(prefix, n), ascending. Other files are left alone.
+func ListNumbered(dir, prefix string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
 	}
-	i, err := strconv.ParseUint(name, 10, 64)
-	if err != nil || SegmentName(i) != name {
-		return 0, false
+	var ns []uint64
+	for _, e := range entries {
+		if n, ok := ParseNumbered(e.Name(), prefix); ok && e.Type().IsRegular() {
+			ns = append(ns, n)
+		}
 	}
-	return i, true
+	slices.Sort(ns)
+	return ns, nil
 }
 
 // listSegments returns the indexes of the segment files in dir, ascending.
-// Other files are left alone.
 func listSegments(dir string) ([]uint64, error) {
-	entries, err := os.ReadDir(dir)
+	segs, err := ListNumbered(dir, "")
 	if err != nil {
-		return nil, fmt.Errorf("wal: list %s: %w", dir, err)
+		return nil, fmt.Errorf("wal: %w", err)
 	}
-	var idx []uint64
-	for _, e := range entries {
-		if i, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
-			idx = append(idx, i)
-		}
-	}
-	slices.Sort(idx)
-	return idx, nil
+	return segs, nil
 }
 
 // SyncDir fsyncs a directory, which makes the creation, renaming and
