@@ -167,7 +167,9 @@ func BenchmarkRenderJSON(b *testing.B) {
 	st := benchStore(b, keys, points)
 	for _, max := range []int{0, 1000} {
 		b.Run(fmt.Sprintf("maxDataPoints=%d", max), func(b *testing.B) {
-			req := RenderRequest{Targets: mustTargets(b, "host*.cpu.usage_idle"), From: 0, Until: 2e9, MaxDataPoints: max}
+			// The range of the data: (first point - 1 s, last point].
+			req := RenderRequest{Targets: mustTargets(b, "host*.cpu.usage_idle"),
+				From: 1500000000 - 1, Until: 1500000000 + (points-1)*10, MaxDataPoints: max}
 			var n countWriter
 			b.ReportAllocs()
 			for b.Loop() {

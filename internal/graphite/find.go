@@ -96,16 +96,7 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 // Index returns every key, sorted, as graphite-web's /metrics/index.json
 // lists every metric.
 func Index(ctx context.Context, st store.Storage) ([]string, error) {
-	var keys []string
-	err := forEachKey(ctx, st, func(key []byte) error {
-		keys = append(keys, string(key))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.Sort(keys)
-	return keys, nil
+	return sortedKeys(ctx, st, nil)
 }
 
 // matchingKeys returns the keys that p matches, sorted.
@@ -113,9 +104,15 @@ func matchingKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, 
 	if key, ok := p.Literal(); ok {
 		return []string{key}, nil
 	}
+	return sortedKeys(ctx, st, p)
+}
+
+// sortedKeys returns the keys that p matches (every key for a nil p),
+// sorted.
+func sortedKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
 	var keys []string
 	err := forEachKey(ctx, st, func(key []byte) error {
-		if p.Match(key) {
+		if p == nil || p.Match(key) {
 			keys = append(keys, string(key))
 		}
 		return nil
