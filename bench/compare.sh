@@ -130,14 +130,13 @@ bench() {
 	fig add "$results" "$row" "$server" "$(fig field "$out" ops_per_second)"
 }
 
-# put_rows SERVER ADDR: the three put rows against a protocol server.
-put_rows() {
-	local server=$1 addr=$2 run
-	for run in $(seq "$RUNS"); do
-		bench put1 "$server" --addr "$addr" -c 1 -P 1 -n $((N / 30)) --key-prefix "p1r$run."
-		bench put50 "$server" --addr "$addr" -c 50 -P 1 -n $((N / 5)) --key-prefix "p50r$run."
-		bench put50x16 "$server" --addr "$addr" -c 50 -P 16 -n "$N" --key-prefix "p16r$run."
-	done
+# put_args ROW prints the connections, pipeline and count of a put row.
+put_args() {
+	case $1 in
+	put1) echo "1 1 $((N / 30))" ;;
+	put50) echo "50 1 $((N / 5))" ;;
+	put50x16) echo "50 16 $N" ;;
+	esac
 }
 
 # redis_bench ROW SERVER ARGS...: runs redis-benchmark --csv and records rps.
@@ -160,55 +159,57 @@ start_metricsd() {
 	port=$(free_port)
 	md_addr=127.0.0.1:$port
 	md_graphite=
+	md_http=
 	args=(serve --addr "$md_addr")
-	if "$bin" serve --help 2>&1 | grep -q -- '-graphite-addr'; then
+	local help
+	help=$("$bin" serve --help 2>&1)
+	if grep -q -- '-graphite-addr' <<<"$help"; then
 		md_graphite=127.0.0.1:$(free_port)
 		args+=(--graphite-addr "$md_graphite")
 	fi
+	if grep -q -- '-http-addr' <<<"$help"; then
+		md_http=127.0.0.1:$(free_port)
+		args+=(--http-addr "$md_http")
+	fi
 	start metricsd "$work/metricsd.log" "$bin" "${args[@]}"
 	wait_port "$port" metricsd
+	[ -z "$md_http" ] || wait_port "${md_http##*:}" "metricsd http"
 }
 
-metricsd_rows() {
-	say "metricsd: puts"
-	start_metricsd
-	put_rows metricsd "$md_addr"
-	local run
-	for run in $(seq "$RUNS"); do
-		bench stream_put metricsd --addr "$md_addr" -c 4 -P 1024 -n "$STREAM_N" --key-prefix "sr$run."
-	done
-	stop metricsd
-	metricsd_graphite_rows
-	say "metricsd: memory and get *"
-	start_metricsd
-	load_and_read metricsd "$md_addr"
-	stop metricsd
+# md_metric NAME prints the sum of metricsd's own metric NAME, or nothing
+# when metricsd serves no /metrics or not that metric.
+md_metric() {
+	[ -n "$md_http" ] || return 0
+	fig prom-sum "http://$md_http/metrics" "$1" 2>/dev/null || true
 }
 
-# metricsd_graphite_rows streams into a fresh server each run, so that the
-# "get *" that confirms the count reads only that run's points.
-metricsd_graphite_rows() {
-	local run
-	for run in $(seq "$RUNS"); do
-		start_metricsd
-		if [ -z "$md_graphite" ]; then
-			say "metricsd serve has no --graphite-addr yet; Graphite row skipped"
-			stop metricsd
-			return 0
-		fi
-		[ "$run" = 1 ] && say "metricsd: Graphite ingest"
-		wait_port "${md_graphite##*:}" "metricsd graphite"
-		bench stream_graphite metricsd --workload graphite --addr "$md_graphite" \
-			-c 4 -n "$STREAM_N" --verify-addr "$md_addr" --verify-timeout 60s
+# metricsd_graphite_run RUN streams into a fresh server, so that a
+# "get *" that confirms the count reads only this run's points.
+metricsd_graphite_run() {
+	start_metricsd
+	if [ -z "$md_graphite" ]; then
+		[ "$1" != 1 ] || say "metricsd serve has no --graphite-addr yet; its Graphite figure is skipped"
 		stop metricsd
-	done
+		return 0
+	fi
+	wait_port "${md_graphite##*:}" "metricsd graphite"
+	# metricsd's own count of stored Graphite points is cheaper to poll
+	# than a "get *" of every point; use it when /metrics has it.
+	local verify=(--verify-addr "$md_addr")
+	if [ -n "$(md_metric metricsd_graphite_points_stored_total)" ]; then
+		verify=(--verify-url "http://$md_http/metrics" --verify-metric metricsd_graphite_points_stored_total)
+	fi
+	bench stream_graphite metricsd --workload graphite --addr "$md_graphite" \
+		-c 4 -n "$STREAM_N" "${verify[@]}" --verify-timeout 60s
+	stop metricsd
 }
 
 # load_and_read SERVER ADDR: loads POINTS points into a fresh protocol
 # server, records its RSS growth per point, then times "get *".
 load_and_read() {
-	local server=$1 addr=$2 before after run out=$work/getall.json
+	local server=$1 addr=$2 before after run out=$work/getall.json heap0=
 	before=$(fig rss "${pids[$server]}")
+	[ "$server" != metricsd ] || heap0=$(md_metric go_memstats_heap_inuse_bytes)
 	if ! "$bin" bench --json --addr "$addr" -c 4 -P 256 -n "$POINTS" --duration 10m --keys "$KEYS" \
 		--key-prefix load. >"$work/load.json"; then
 		say "$server: loading $POINTS points failed; memory and read-back rows skipped"
@@ -216,6 +217,10 @@ load_and_read() {
 	fi
 	after=$(fig rss "${pids[$server]}")
 	fig add "$results" bytes "$server" "$(python3 -c "print(($after - $before) / $POINTS)")"
+	if [ -n "$heap0" ]; then # the server's own figure: Go heap in use
+		fig add "$results" bytes_heap "$server" \
+			"$(python3 -c "print(($(md_metric go_memstats_heap_inuse_bytes) - $heap0) / $POINTS)")"
+	fi
 	for run in $(seq "$RUNS"); do
 		"$bin" bench --json --addr "$addr" --workload getall -c 1 -n 1 --timeout 5m >"$out" ||
 			{ say "$server: get * failed"; continue; }
@@ -229,20 +234,12 @@ load_and_read() {
 
 # --- peers' rows ---------------------------------------------------------
 
-python_rows() {
+start_python() {
 	local port
 	port=$(free_port)
-	say "course-style Python server: puts"
+	py_addr=127.0.0.1:$port
 	start python "$work/python.log" python3 "$repo/bench/course_server.py" --port "$port"
 	wait_port "$port" python
-	put_rows python "127.0.0.1:$port"
-	stop python
-	say "course-style Python server: memory and get *"
-	port=$(free_port)
-	start python "$work/python.log" python3 "$repo/bench/course_server.py" --port "$port"
-	wait_port "$port" python
-	load_and_read python "127.0.0.1:$port"
-	stop python
 }
 
 start_redis() {
@@ -255,25 +252,6 @@ start_redis() {
 
 redis_used_memory() {
 	redis-cli -h 127.0.0.1 -p "$redis_port" info memory | tr -d '\r' | sed -n 's/^used_memory://p'
-}
-
-redis_rows() {
-	have_redis || { say "Redis is not installed; its columns stay empty"; return 0; }
-	say "Redis: HSET and PING"
-	start_redis
-	local run hset=(-r "$KEYS" hset 'bench:__rand_int__' __rand_int__ __rand_int__)
-	for run in $(seq "$RUNS"); do
-		redis_bench put1 redis_hset -c 1 -n $((N / 30)) "${hset[@]}"
-		redis_bench put50 redis_hset -c 50 -n $((N / 5)) "${hset[@]}"
-		redis_bench put50x16 redis_hset -c 50 -P 16 -n "$N" "${hset[@]}"
-		redis_bench put50 redis_ping -c 50 -n $((N / 5)) -t ping_mbulk
-		redis_bench put50x16 redis_ping -c 50 -P 16 -n "$N" -t ping_mbulk
-	done
-	stop redis
-	say "Redis: memory and 1,000 HGETALL"
-	start_redis
-	redis_load_and_read
-	stop redis
 }
 
 # redis_load_and_read loads POINTS points as HSET key ts value with
@@ -314,30 +292,13 @@ vm_stream() {
 		--verify-timeout 60s
 }
 
-vm_rows() {
-	have_vm || { say "VictoriaMetrics is not installed; its column stays empty"; return 0; }
-	local run base
-	say "VictoriaMetrics: Graphite ingest"
-	start_vm
-	for run in $(seq "$RUNS"); do
-		vm_stream "gr$run." "$STREAM_N" stream_graphite
-	done
-	stop vm
-	say "VictoriaMetrics: disk per point and export"
-	start_vm
-	base=$(du -sb "$work/vm" | cut -f1)
-	vm_stream load. "$POINTS" vm_load # not a row of the table: only loads
-	vm_disk_and_export "$base"
-	stop vm
-}
-
 # vm_disk_and_export BASE records VictoriaMetrics's disk bytes per point
 # after a flush, less BASE (the size before any data), and times exporting
 # every point.
 vm_disk_and_export() {
 	local base=$1 size run t
 	curl -fsS "http://$vm_http/internal/force_flush" >/dev/null
-	size=$(du -sb "$work/vm" | cut -f1)
+	size=$(fig settled-disk "$work/vm" "http://$vm_http/metrics")
 	fig add "$results" bytes vm "$(python3 -c "print(($size - $base) / $POINTS)")"
 	for run in $(seq "$RUNS"); do
 		t=$(curl -fsS -G -o "$work/export.jsonl" -w '%{time_total}' \
@@ -350,22 +311,93 @@ vm_disk_and_export() {
 	done
 }
 
+# --- phases --------------------------------------------------------------
+# Peers take turns within each run, workload by workload, so that whatever
+# else the machine is doing falls on all of them alike and the ratios stay
+# fair even when the absolute figures move.
+
+put_phase() {
+	say "puts: metricsd, Redis, Python, $RUNS runs"
+	start_metricsd
+	start_python
+	! have_redis || start_redis
+	local run row c p n
+	for run in $(seq "$RUNS"); do
+		for row in put1 put50 put50x16; do
+			read -r c p n <<<"$(put_args "$row")"
+			bench "$row" metricsd --addr "$md_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			bench "$row" python --addr "$py_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			have_redis || continue
+			redis_bench "$row" redis_hset -c "$c" -P "$p" -n "$n" -r "$KEYS" \
+				hset 'bench:__rand_int__' __rand_int__ __rand_int__
+			[ "$row" = put1 ] || redis_bench "$row" redis_ping -c "$c" -P "$p" -n "$n" -t ping_mbulk
+		done
+	done
+	stop metricsd
+	stop python
+	stop redis
+}
+
+stream_phase() {
+	say "streaming ingest: metricsd puts and Graphite, VictoriaMetrics Graphite, $RUNS runs"
+	! have_vm || start_vm
+	local run
+	for run in $(seq "$RUNS"); do
+		start_metricsd
+		bench stream_put metricsd --addr "$md_addr" -c 4 -P 1024 -n "$STREAM_N" --key-prefix "sr$run."
+		stop metricsd
+		metricsd_graphite_run "$run"
+		! have_vm || vm_stream "gr$run." "$STREAM_N" stream_graphite
+	done
+	stop vm
+}
+
+memory_phase() {
+	say "memory and read-back of $POINTS points: metricsd"
+	start_metricsd
+	load_and_read metricsd "$md_addr"
+	stop metricsd
+	say "memory and read-back: Python"
+	start_python
+	load_and_read python "$py_addr"
+	stop python
+	if have_redis; then
+		say "memory and read-back: Redis"
+		start_redis
+		redis_load_and_read
+		stop redis
+	fi
+	if have_vm; then
+		say "disk and export: VictoriaMetrics"
+		start_vm
+		local base
+		base=$(fig dir-bytes "$work/vm")
+		vm_stream load. "$POINTS" vm_load # not a row of the table: only loads
+		vm_disk_and_export "$base"
+		stop vm
+	fi
+}
+
 # --- main ----------------------------------------------------------------
 
 main() {
 	install_peers
+	have_redis || say "Redis is not installed; its columns stay empty"
+	have_vm || say "VictoriaMetrics is not installed; its column stays empty"
 	say "building metricsd"
 	go build -o "$bin" ./cmd/metricsd
 	: >"$results"
-	metricsd_rows
-	python_rows
-	redis_rows
-	vm_rows
+	local load0
+	load0=$(cut -d' ' -f1-3 /proc/loadavg)
+	put_phase
+	stream_phase
+	memory_phase
 	mkdir -p "$outdir"
 	local machine
 	machine="$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB"
 	cp "$results" "$outdir/measurements.jsonl"
 	fig render "$results" "$outdir" "date=$(date -u +%Y-%m-%dT%H:%MZ)" "machine=$machine" "runs=$RUNS" \
+		"load=$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after" \
 		"commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		"command=BENCH_N=$N BENCH_DURATION=$DUR BENCH_STREAM_N=$STREAM_N BENCH_POINTS=$POINTS BENCH_RUNS=$RUNS bench/compare.sh"
 }

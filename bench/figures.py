@@ -5,6 +5,11 @@
   figures.py redis-rps FILE           print the rps of redis-benchmark --csv output
   figures.py rss PID                  print a process's resident set in bytes
   figures.py export-points FILE       count the points of a VictoriaMetrics export
+  figures.py prom-sum URL METRIC      sum a metric's samples on a Prometheus text page
+  figures.py dir-bytes DIR            print the bytes of the files under DIR
+  figures.py settled-disk DIR URL     wait (30 s at most) until DIR holds what
+                                      VictoriaMetrics at URL counts in
+                                      vm_data_size_bytes, and print DIR's bytes
   figures.py resp hset N KEYS PREFIX  write RESP HSET commands of N points to stdout
   figures.py resp hgetall KEYS PREFIX write RESP HGETALL of every key to stdout
   figures.py add FILE ROW SERVER VALUE   append one measurement (JSON lines)
@@ -15,9 +20,12 @@
 
 import csv
 import json
+import os
 import random
 import statistics
 import sys
+import time
+import urllib.request
 
 # Columns of the table, in order: (server id, heading).
 SERVERS = [
@@ -39,7 +47,9 @@ ROWS = [
      "/s", "higher", ("vm", 1.0)),
     ("stream_graphite", "points/s, Graphite plaintext, 4 connections, stored count confirmed",
      "/s", "higher", ("vm", 1.0)),
-    ("bytes", "bytes per stored point (1M points)", "B", "lower", None),
+    ("bytes", "bytes per stored point (1M points): RSS growth; Redis used_memory; VM disk",
+     "B", "lower", None),
+    ("bytes_heap", "bytes per stored point, metricsd's own figure (Go heap in use)", "B", "lower", None),
     ("readall", "read all 1M points back (seconds)", "s", "lower", (None, 0.1)),
 ]
 
@@ -74,6 +84,44 @@ def export_points(path):
             if line.strip():
                 n += len(json.loads(line)["values"])
     print(n)
+
+
+def prom_sum(url, metric):
+    """The sum of metric's samples (every label set) at url, or None."""
+    total, found = 0.0, False
+    with urllib.request.urlopen(url, timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if not line or line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series.split("{", 1)[0] == metric:
+                total += float(value)
+                found = True
+    return total if found else None
+
+
+def dir_bytes(path):
+    n = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                n += os.lstat(os.path.join(root, f)).st_size
+            except FileNotFoundError:
+                pass  # a part merged away while walking
+    return n
+
+
+def settled_disk(path, url):
+    """VictoriaMetrics writes in-memory parts to disk some seconds after
+    /internal/force_flush; wait until the directory holds at least the data
+    size VictoriaMetrics reports, then print its size."""
+    want = prom_sum(url, "vm_data_size_bytes") or 0
+    deadline = time.monotonic() + 30
+    size = dir_bytes(path)
+    while size < want and time.monotonic() < deadline:
+        time.sleep(0.5)
+        size = dir_bytes(path)
+    print(size)
 
 
 def resp(cmd, args):
@@ -160,12 +208,16 @@ def judge(row_id, heading, unit, better, target, cells, runs):
 
 
 def markdown(table, meta):
-    lines = [f"Measured {meta.get('date', '?')} on {meta.get('machine', '?')}; "
-             f"median of {meta.get('runs', '?')} runs; ratio = metricsd / peer.", ""]
+    lines = [f"Measured {meta.get('date', '?')} on {meta.get('machine', '?')} "
+             f"(load average {meta.get('load', '?')}), commit {meta.get('commit', '?')}; "
+             f"median of {meta.get('runs', '?')} runs; ratio = metricsd / peer.",
+             f"Command: `{meta.get('command', '?')}`", ""]
     head = ["work"] + [h for _, h in SERVERS] + ["metricsd / peer", "target", "met"]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "---|" * len(head))
     for r in table:
+        if not r["median"]:
+            continue  # e.g. a metricsd feature that does not exist yet
         cells = [fmt(r["median"].get(s), r["unit"]) for s, _ in SERVERS]
         ratio = ", ".join(f"{v:.2f}× {dict(SERVERS)[s]}" for s, v in r["metricsd_ratio"].items())
         met = {True: "yes", False: "**no**", None: ""}[r["met"]]
@@ -185,6 +237,15 @@ def main(argv):
         rss(*args)
     elif cmd == "export-points":
         export_points(*args)
+    elif cmd == "prom-sum":
+        v = prom_sum(*args)
+        if v is None:
+            raise SystemExit(f"no {args[1]} at {args[0]}")
+        print(v)
+    elif cmd == "dir-bytes":
+        print(dir_bytes(*args))
+    elif cmd == "settled-disk":
+        settled_disk(*args)
     elif cmd == "resp":
         resp(args[0], args[1:])
     elif cmd == "add":

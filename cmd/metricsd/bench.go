@@ -61,6 +61,8 @@ func newBenchFlagSet(cfg *loadgen.Config, bf *benchFlags) *flag.FlagSet {
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on dialling and on each window's I/O")
 	fs.IntVar(&cfg.Keys, "keys", cfg.Keys, "distinct `keys`")
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", cfg.KeyPrefix, "keys are `prefix` + zero-padded index")
+	fs.BoolVar(&cfg.Spread, "spread", false,
+		"send every key on every connection (default: each connection owns 1/c of the keys and sends them in order)")
 	fs.StringVar(&bf.workload, "workload", string(cfg.Workload), "`kind`: "+joinKinds(loadgen.Workloads))
 	fs.Float64Var(&cfg.GetRatio, "get-ratio", cfg.GetRatio, "mixed workload: `fraction` of gets")
 	fs.StringVar(&bf.order, "order", string(cfg.Order), "timestamp `order` within a key: "+joinKinds(loadgen.Orders))

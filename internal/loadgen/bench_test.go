@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"metricsd/internal/graphite"
 	"metricsd/internal/store"
 )
 
@@ -86,4 +87,31 @@ func runBench(b *testing.B, cfg Config) Result {
 		b.Fatalf("run: %v, errors %+v", err, res.Errors)
 	}
 	return res
+}
+
+// storeCounter counts the points of an in-process store.
+type storeCounter struct{ m *store.Memory }
+
+func (c storeCounter) Count(context.Context) (int64, error) {
+	_, points := c.m.Stats()
+	return int64(points), nil
+}
+
+// BenchmarkGraphiteIngest streams b.N Graphite lines over 4 connections
+// into an in-process internal/graphite Receiver and waits until the store
+// holds them all; one op is one point.
+func BenchmarkGraphiteIngest(b *testing.B) {
+	st := store.NewMemory()
+	rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{Storage: st, MaxLineLength: 64 << 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln := listen(b)
+	go rcv.Serve(ln)
+	b.Cleanup(func() { rcv.Shutdown(context.Background()) })
+	cfg := testConfig(ln.Addr().String())
+	cfg.Workload, cfg.Connections, cfg.Keys = WorkloadGraphite, 4, 1000
+	cfg.Requests, cfg.Duration, cfg.Verify = int64(b.N), 0, storeCounter{st}
+	res := runBench(b, cfg)
+	b.ReportMetric(res.OpsPerSecond, "points/s")
 }

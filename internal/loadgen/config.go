@@ -96,9 +96,14 @@ type Config struct {
 	Values      Shape
 	NonFinite   bool // ShapeFloat64 may draw NaN and ±Inf
 	Workload    Workload
-	GetRatio    float64 // WorkloadMixed: fraction of gets, in [0, 1]
-	Seed        uint64  // the data is a pure function of Seed
-	Start       int64   // first timestamp (unix seconds); 0 = now minus the points per key
+	// Spread sends every key on every connection, request i going to
+	// whichever connection claims it. By default each connection owns the
+	// keys c, c+C, c+2C, ... and sends them in order, as an agent would, so
+	// that in-order timestamps also arrive in order.
+	Spread   bool
+	GetRatio float64 // WorkloadMixed: fraction of gets, in [0, 1]
+	Seed     uint64  // the data is a pure function of Seed
+	Start    int64   // first timestamp (unix seconds); 0 = now minus the points per key
 
 	// Verify confirms a graphite run: it counts what the server stored.
 	// Required for WorkloadGraphite, ignored otherwise.
@@ -176,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.KeyPrefix != "" && strings.ContainsFunc(c.KeyPrefix, isSpaceOrControl) {
 		bad("key prefix %q must not contain whitespace or control characters", c.KeyPrefix)
+	}
+	if !c.Spread && c.Workload != WorkloadGetAll && c.Connections > c.Keys {
+		bad("%d connections cannot own their keys among %d keys: give more keys or Spread", c.Connections, c.Keys)
 	}
 	errs = append(errs, c.validateKinds()...)
 	if c.Workload == WorkloadGraphite {

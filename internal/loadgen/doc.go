@@ -7,9 +7,11 @@
 // it shares with the server:
 //   - one goroutine per connection, each with its own write buffer,
 //     response reader and latency histogram, merged only at the end;
-//   - request i (a global sequence number claimed in windows from one
-//     atomic counter) is a pure function of (seed, i), so the same flags
-//     send the same data whatever the concurrency, to every server compared;
+//   - request i is a pure function of (seed, i), so the same flags send the
+//     same data whatever the timing, to every server compared; by default
+//     each connection owns a share of the keys and sends their rounds in
+//     order, as agents do (Generator.Owned), and with Config.Spread the
+//     connections claim windows of one global sequence instead;
 //   - "put <key> " and "get <key>\n" are formatted once per key, so a
 //     request costs one value and one timestamp formatting;
 //   - pipelining is a window: write P requests in one write, then read P

@@ -113,6 +113,18 @@ func (g *Generator) Key(k int) []byte { return g.names[k] }
 // KeyOf returns the index of the key request i addresses.
 func (g *Generator) KeyOf(i uint64) int { return int(i % g.keys) }
 
+// Owned returns the sequence number of connection conn's j-th request when
+// each of conns connections owns its keys: conn owns keys conn, conn+conns,
+// ..., takes them in turn, and sends round r of all of them before round
+// r+1, so each key's timestamps leave in order. conn must be below both
+// conns and the number of keys.
+func (g *Generator) Owned(conn, conns int, j uint64) uint64 {
+	c, n := uint64(conn), uint64(conns)
+	owned := (g.keys - c + n - 1) / n
+	key := c + (j%owned)*n
+	return (j/owned)*g.keys + key
+}
+
 // IsGet reports whether request i is a get: always for WorkloadGet and
 // WorkloadGetAll, with probability GetRatio for WorkloadMixed.
 func (g *Generator) IsGet(i uint64) bool {

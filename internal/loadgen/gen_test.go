@@ -314,3 +314,36 @@ func TestResolveStart(t *testing.T) {
 		t.Errorf("an explicit Start became %d", got)
 	}
 }
+
+func TestOwned(t *testing.T) {
+	tests := []struct{ keys, conns int }{{1000, 4}, {1000, 50}, {10, 3}, {7, 7}, {5, 1}}
+	for _, tc := range tests {
+		cfg := genConfig(0, tc.keys, OrderInOrder, ShapeCounter)
+		g := NewGenerator(cfg)
+		owner := map[int]int{}       // key -> connection
+		lastRound := map[int]int64{} // key -> last round sent
+		seen := map[uint64]bool{}
+		for c := range tc.conns {
+			for j := range uint64(3 * tc.keys) {
+				i := g.Owned(c, tc.conns, j)
+				if seen[i] {
+					t.Fatalf("%+v: sequence number %d sent twice", tc, i)
+				}
+				seen[i] = true
+				k := g.KeyOf(i)
+				if o, ok := owner[k]; ok && o != c {
+					t.Fatalf("%+v: key %d sent by connections %d and %d", tc, k, o, c)
+				}
+				owner[k] = c
+				round := int64(i) / int64(tc.keys)
+				if last, ok := lastRound[k]; ok && round != last+1 {
+					t.Fatalf("%+v: key %d round %d after %d: not in order", tc, k, round, last)
+				}
+				lastRound[k] = round
+			}
+		}
+		if len(owner) != tc.keys {
+			t.Errorf("%+v: %d keys sent, want all %d", tc, len(owner), tc.keys)
+		}
+	}
+}

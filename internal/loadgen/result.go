@@ -18,6 +18,7 @@ type Result struct {
 	Keys        int      `json:"keys"`
 	Order       Order    `json:"order"`
 	Values      Shape    `json:"values"`
+	Spread      bool     `json:"spread"` // every connection sent every key
 	Seed        uint64   `json:"seed"`
 	Start       int64    `json:"start"` // first timestamp
 

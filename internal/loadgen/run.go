@@ -24,7 +24,7 @@ type runner struct {
 // number and how many were reserved: 0 once the run's count or time is up
 // or ctx has ended.
 func (r *runner) claim(ctx context.Context, size int) (start uint64, n int) {
-	if ctx.Err() != nil || (!r.deadline.IsZero() && !time.Now().Before(r.deadline)) {
+	if !r.going(ctx) {
 		return 0, 0
 	}
 	start = r.next.Add(uint64(size)) - uint64(size)
@@ -36,6 +36,12 @@ func (r *runner) claim(ctx context.Context, size int) (start uint64, n int) {
 		return 0, 0
 	}
 	return start, int(min(uint64(size), total-start))
+}
+
+// going reports whether the run may send more: ctx is live and the
+// duration has not passed.
+func (r *runner) going(ctx context.Context) bool {
+	return ctx.Err() == nil && (r.deadline.IsZero() || time.Now().Before(r.deadline))
 }
 
 // Run drives cfg's load and reports it. The error is for a run that could
@@ -99,8 +105,8 @@ func checkTargets(ctx context.Context, cfg Config) error {
 // beside them, and returns when all are done.
 func (r *runner) runWorkers(ctx context.Context, begin time.Time) {
 	var wg sync.WaitGroup
-	for range r.cfg.Connections {
-		w := newWorker(r)
+	for id := range r.cfg.Connections {
+		w := newWorker(r, id)
 		r.workers = append(r.workers, w)
 		wg.Go(func() { w.loop(ctx) })
 	}
@@ -156,7 +162,7 @@ func (r *runner) result(elapsed time.Duration) Result {
 	res := Result{
 		Workload: cfg.Workload, Addr: cfg.Addr, Connections: cfg.Connections,
 		Pipeline: cfg.Pipeline, Keys: cfg.Keys, Order: cfg.Order, Values: cfg.Values,
-		Seed: cfg.Seed, Start: cfg.Start, ElapsedSeconds: elapsed.Seconds(),
+		Spread: cfg.Spread, Seed: cfg.Seed, Start: cfg.Start, ElapsedSeconds: elapsed.Seconds(),
 	}
 	hist := hdrhistogram.New(1, latencyMax, latencySigFigs)
 	var maxLat time.Duration

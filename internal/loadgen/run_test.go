@@ -38,7 +38,8 @@ func TestRunAgainstServer(t *testing.T) {
 	}{
 		{"put no pipelining", WorkloadPut, 3, 1, 300, nil},
 		{"put pipelined", WorkloadPut, 4, 16, 2000, nil},
-		{"put window larger than the run", WorkloadPut, 2, 64, 10, nil},
+		{"put window larger than the run", WorkloadPut, 2, 64, 10, nil}, // spread: one window takes all
+		{"put more connections than keys spread", WorkloadPut, 60, 1, 600, nil},
 		{"get", WorkloadGet, 2, 4, 100, func(stored int64) int64 { return 100 * stored / 50 }},
 		{"getall", WorkloadGetAll, 2, 1, 6, func(stored int64) int64 { return 6 * stored }},
 	}
@@ -46,15 +47,17 @@ func TestRunAgainstServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := store.NewMemory()
 			addr := startServer(t, st)
+			spread := strings.Contains(tc.name, "window larger") || strings.Contains(tc.name, "spread")
 			if tc.wantPoints != nil { // load 50 keys x 10 points first
 				load := testConfig(addr)
-				load.Requests = 500
+				load.Connections, load.Requests = 2, 500 // 25 keys each, 10 rounds
 				if res, err := run(t, load); err != nil || res.Errors.Total != 0 {
 					t.Fatalf("load: %v, %+v", err, res.Errors)
 				}
 			}
 			cfg := testConfig(addr)
 			cfg.Workload, cfg.Connections, cfg.Pipeline, cfg.Requests = tc.workload, tc.conns, tc.p, tc.requests
+			cfg.Spread = spread
 			res, err := run(t, cfg)
 			if err != nil {
 				t.Fatal(err)

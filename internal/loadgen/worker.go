@@ -41,22 +41,34 @@ type counts struct {
 
 // worker drives one connection.
 type worker struct {
-	run  *runner
-	conn net.Conn
-	rd   *Reader
-	wbuf []byte
-	exp  []Expect
-	hist *hdrhistogram.Histogram
-	max  time.Duration
-	err  error // the first connection failure, for the report
-	c    counts
+	run   *runner
+	id    int    // the connection's index, which picks its keys
+	next  uint64 // owned keys: the next of this connection's requests
+	quota int64  // owned keys: this connection's share of Requests; -1 unbounded
+	conn  net.Conn
+	rd    *Reader
+	wbuf  []byte
+	exp   []Expect
+	hist  *hdrhistogram.Histogram
+	max   time.Duration
+	err   error // the first connection failure, for the report
+	c     counts
 }
 
-func newWorker(r *runner) *worker {
+func newWorker(r *runner, id int) *worker {
+	quota := int64(-1)
+	if n, c := r.cfg.Requests, int64(r.cfg.Connections); n > 0 {
+		quota = n / c
+		if int64(id) < n%c {
+			quota++
+		}
+	}
 	return &worker{
-		run:  r,
-		hist: hdrhistogram.New(1, latencyMax, latencySigFigs),
-		exp:  make([]Expect, 0, r.cfg.Pipeline),
+		run:   r,
+		id:    id,
+		quota: quota,
+		hist:  hdrhistogram.New(1, latencyMax, latencySigFigs),
+		exp:   make([]Expect, 0, r.cfg.Pipeline),
 	}
 }
 
@@ -68,7 +80,7 @@ func (w *worker) loop(ctx context.Context) {
 		size = graphiteBatch
 	}
 	for {
-		start, n := w.run.claim(ctx, size)
+		start, n := w.claim(ctx, size)
 		if n == 0 {
 			return
 		}
@@ -85,6 +97,32 @@ func (w *worker) loop(ctx context.Context) {
 			w.window(ctx, start, n)
 		}
 	}
+}
+
+// claim reserves up to size requests, in the run's sequence (Spread) or
+// in this connection's own; seq maps them to sequence numbers.
+func (w *worker) claim(ctx context.Context, size int) (start uint64, n int) {
+	if w.run.cfg.Spread {
+		return w.run.claim(ctx, size)
+	}
+	if !w.run.going(ctx) || w.quota == int64(w.next) {
+		return 0, 0
+	}
+	n = size
+	if w.quota >= 0 {
+		n = int(min(int64(size), w.quota-int64(w.next)))
+	}
+	start = w.next
+	w.next += uint64(n)
+	return start, n
+}
+
+// seq is the sequence number of the j-th request claimed.
+func (w *worker) seq(j uint64) uint64 {
+	if w.run.cfg.Spread {
+		return j
+	}
+	return w.run.gen.Owned(w.id, w.run.cfg.Connections, j)
 }
 
 // dial connects, and arranges for a cancelled run to interrupt the
@@ -130,12 +168,13 @@ func (w *worker) fail(err error) {
 	}
 }
 
-// window sends requests start..start+n-1 in one write and reads their n
+// window sends claimed requests start..start+n-1 in one write and reads their n
 // answers, timing each from the write.
 func (w *worker) window(ctx context.Context, start uint64, n int) {
 	g := w.run.gen
 	w.wbuf, w.exp = w.wbuf[:0], w.exp[:0]
-	for i := start; i < start+uint64(n); i++ {
+	for j := start; j < start+uint64(n); j++ {
+		i := w.seq(j)
 		w.wbuf = g.AppendRequest(w.wbuf, i)
 		w.exp = append(w.exp, w.expect(i))
 	}
@@ -202,12 +241,12 @@ func (w *worker) record(d time.Duration) {
 	w.hist.RecordValue(min(max(int64(d), 1), latencyMax)) // clamped into range, so it cannot fail
 }
 
-// stream writes Graphite lines start..start+n-1 in one write; nothing is
+// stream writes claimed Graphite lines start..start+n-1 in one write; nothing is
 // answered.
 func (w *worker) stream(ctx context.Context, start uint64, n int) {
 	w.wbuf = w.wbuf[:0]
-	for i := start; i < start+uint64(n); i++ {
-		w.wbuf = w.run.gen.AppendGraphite(w.wbuf, i)
+	for j := start; j < start+uint64(n); j++ {
+		w.wbuf = w.run.gen.AppendGraphite(w.wbuf, w.seq(j))
 	}
 	if err := w.arm(ctx); err != nil {
 		w.broken(err, n)
