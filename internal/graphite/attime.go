@@ -53,6 +53,7 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 // the input.
 type timeError string
 
+// Error returns the reason.
 func (e timeError) Error() string { return string(e) }
 
 func parseTime(s string, now time.Time) (time.Time, error) {

@@ -12,6 +12,7 @@ type QueryError struct {
 	Msg string
 }
 
+// Error returns the message, which says what is wrong with the request.
 func (e *QueryError) Error() string { return e.Msg }
 
 // queryErrorf builds a QueryError from a format.

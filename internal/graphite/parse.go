@@ -25,6 +25,7 @@ type LineError struct {
 	Reason string
 }
 
+// Error names the reason the line was dropped.
 func (e *LineError) Error() string { return "graphite: line dropped: " + e.Reason }
 
 // The LineErrors ParseLine returns, one per reason, so that parsing a bad

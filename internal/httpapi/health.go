@@ -31,6 +31,7 @@ func readyz(ready func() error) http.Handler {
 // slogPrinter lets promhttp report collection errors to the log.
 type slogPrinter struct{ log *slog.Logger }
 
+// Println implements promhttp.Logger.
 func (p slogPrinter) Println(v ...any) {
 	p.log.Warn("metrics collection failed", "err", fmt.Sprint(v...))
 }
