@@ -21,6 +21,10 @@ const maxFormBytes = 1 << 20
 // defaultFrom is graphite-web's render range when from is not given.
 const defaultFrom = "-1d"
 
+// maxTargets bounds the targets of one render: each glob target scans
+// every key. A Grafana panel has at most 26 queries (A to Z).
+const maxTargets = 256
+
 // graphiteAPI serves graphite-web's endpoints over a store.
 type graphiteAPI struct {
 	st  store.Storage
@@ -101,7 +105,7 @@ func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 // that parses.
 func (a *graphiteAPI) renderFailed(w http.ResponseWriter, r *http.Request, sent int64, err error) {
 	switch {
-	case r.Context().Err() != nil:
+	case errors.Is(r.Context().Err(), context.Canceled):
 		a.log.Debug("render abandoned by the client", "err", err)
 	case sent == 0:
 		a.serverError(w, r, err)
@@ -136,6 +140,9 @@ func targets(form map[string][]string) ([]graphite.Target, error) {
 	raw := form["target"]
 	if len(raw) == 0 {
 		raw = form["target[]"]
+	}
+	if len(raw) > maxTargets {
+		return nil, &graphite.QueryError{Msg: "too many targets: " + strconv.Itoa(len(raw)) + ", at most " + strconv.Itoa(maxTargets)}
 	}
 	var out []graphite.Target
 	for _, s := range raw {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/pprof"
@@ -23,9 +24,9 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
-		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, http.HandlerFunc(api.find)},
-		{"render", []string{"GET /render", "POST /render", "GET /render/{$}", "POST /render/{$}"}, http.HandlerFunc(api.render)},
-		{"index", []string{"GET /metrics/index.json", "POST /metrics/index.json"}, http.HandlerFunc(api.index)},
+		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, bounded(api.find)},
+		{"render", []string{"GET /render", "POST /render", "GET /render/{$}", "POST /render/{$}"}, bounded(api.render)},
+		{"index", []string{"GET /metrics/index.json", "POST /metrics/index.json"}, bounded(api.index)},
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
@@ -58,6 +59,17 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 		}
 	}
 	return mux, nil
+}
+
+// bounded gives a Graphite request a deadline of writeTimeout: past it the
+// answer can't be written any more, so scanning keys or reading series on
+// would only waste the server's time.
+func bounded(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	})
 }
 
 // httpMetrics count the HTTP API's requests.

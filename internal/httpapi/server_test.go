@@ -274,6 +274,13 @@ func TestMalformedQueries(t *testing.T) {
 	if code, _, _ := a.get(t, "/nothing/here"); code != http.StatusNotFound {
 		t.Errorf("GET /nothing/here = %d, want 404", code)
 	}
+	many := url.Values{"target": make([]string, maxTargets+1)}
+	for i := range many["target"] {
+		many["target"][i] = "palm.cpu"
+	}
+	if code, _, body := a.do(t, http.MethodPost, "/render", many); code != http.StatusBadRequest || !strings.Contains(body, "too many targets") {
+		t.Errorf("render with %d targets = %d %q, want 400", maxTargets+1, code, body)
+	}
 	big := url.Values{"target": {strings.Repeat("x", maxFormBytes)}}
 	if code, _, _ := a.do(t, http.MethodPost, "/render", big); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("huge form = %d, want 413", code)
