@@ -133,6 +133,40 @@ next:
 	return 0
 }
 
+// sendGraphite writes lines to the Graphite port on one connection and
+// closes it.
+func (e *ecoServer) sendGraphite(t *testing.T, lines string) {
+	t.Helper()
+	g, err := net.DialTimeout("tcp", e.graphite, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := io.WriteString(g, lines); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForGet polls "get *" until done accepts its answer: Graphite has no
+// acknowledgement, so its lines are known stored only once readable.
+func waitForGet(t *testing.T, ctx context.Context, c *client.Client, done func(map[string][]client.Point) bool) map[string][]client.Point {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		all, err := c.Get(ctx, "*")
+		if err != nil {
+			t.Fatalf("get *: %v", err)
+		}
+		if done(all) {
+			return all
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("get * = %v; graphite lines never arrived", all)
+		}
+		time.Sleep(2 * time.Millisecond) // poll interval
+	}
+}
+
 // TestGraphiteAndProtocolShareTheStore feeds Telegraf- and collectd-style
 // Graphite lines and a course put, and reads them back through the
 // protocol's get, the Graphite render and find API, and /metrics.
@@ -140,15 +174,10 @@ func TestGraphiteAndProtocolShareTheStore(t *testing.T) {
 	e := startEcoServer(t)
 	before := e.scrape(t)
 
-	g, err := net.DialTimeout("tcp", e.graphite, testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(g, "collectd.web1.cpu-0.cpu-idle 98.600000 1500000000\n"+
+	e.sendGraphite(t, "collectd.web1.cpu-0.cpu-idle 98.600000 1500000000\n"+
 		"telegraf.web1.mem.used 1.5e9 1500000000\r\n"+
 		"not a graphite line\n"+
 		"telegraf.web1.mem.used 1.6e9 -1\n")
-	g.Close()
 
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -161,18 +190,9 @@ func TestGraphiteAndProtocolShareTheStore(t *testing.T) {
 		t.Fatalf("put: %v", err)
 	}
 
-	// Graphite has no acknowledgement: wait until the lines are readable.
-	deadline := time.Now().Add(testTimeout)
-	var all map[string][]client.Point
-	for len(all["collectd.web1.cpu-0.cpu-idle"]) != 2 || len(all["telegraf.web1.mem.used"]) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("get * = %v; graphite lines never arrived", all)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval
-		if all, err = c.Get(ctx, "*"); err != nil {
-			t.Fatalf("get *: %v", err)
-		}
-	}
+	all := waitForGet(t, ctx, c, func(all map[string][]client.Point) bool {
+		return len(all["collectd.web1.cpu-0.cpu-idle"]) == 2 && len(all["telegraf.web1.mem.used"]) == 2
+	})
 	if got := fmt.Sprint(all["collectd.web1.cpu-0.cpu-idle"]); got != "[{1500000000 98.6} {1500000060 97}]" {
 		t.Errorf("get of the collectd key = %s", got)
 	}
@@ -320,32 +340,14 @@ func TestGraphiteLinesAreDurable(t *testing.T) {
 		return startEcoServerWith(t, cfg)
 	}
 	e := start()
-	g, err := net.DialTimeout("tcp", e.graphite, testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.WriteString(g, "durable.a 1 100\ndurable.b 2 200\n")
-	g.Close()
+	e.sendGraphite(t, "durable.a 1 100\ndurable.b 2 200\n")
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	c, err := client.Dial(ctx, e.proto)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(testTimeout)
-	for {
-		all, err := c.Get(ctx, "*")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(all) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("get * = %v; graphite lines never arrived", all)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval
-	}
+	waitForGet(t, ctx, c, func(all map[string][]client.Point) bool { return len(all) == 2 })
 	c.Close()
 	if families := e.scrape(t); families["metricsd_wal_written_bytes_total"] == nil {
 		t.Error("/metrics lacks the durable engine's metrics")
