@@ -156,7 +156,7 @@ func TestReplies(t *testing.T) {
 func TestAppendAllocs(t *testing.T) {
 	buf := make([]byte, 0, 128)
 	key := []byte("some.metric.key")
-	for _, v := range []float64{12.5, 1e16, 1e-5, -0.0, math.NaN(), 1.2345678901234568e+17, 5e-324} {
+	for _, v := range []float64{12.5, 1e16, 1e-5, math.Copysign(0, -1), math.NaN(), 1.2345678901234568e+17, 5e-324} {
 		if n := testing.AllocsPerRun(100, func() { buf = AppendFloat(buf[:0], v) }); n != 0 {
 			t.Errorf("AppendFloat(%v) allocates %v times, want 0", v, n)
 		}
