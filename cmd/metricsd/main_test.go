@@ -221,7 +221,7 @@ func TestServeBindError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r := runArgs(t, "serve", "--addr", ln.Addr().String())
+	r := runArgs(t, "serve", "--addr", ln.Addr().String(), "--in-memory", "--http-addr", "")
 	if r.code != exitFailure || !strings.Contains(r.err, "level=ERROR") {
 		t.Errorf("serve on a taken port: code %d, stderr %q; want 1 and an error log", r.code, r.err)
 	}

@@ -95,7 +95,7 @@ func TestServeInProcess(t *testing.T) {
 	lines := logLines(pr)
 	code := make(chan int, 1)
 	go func() {
-		code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, stdio{out: io.Discard, err: pw})
+		code <- runContext(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--in-memory", "--http-addr", ""}, stdio{out: io.Discard, err: pw})
 		pw.Close()
 	}()
 	addr := waitListening(t, lines)
@@ -122,7 +122,7 @@ func TestBinary(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	srv := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0")
+	srv := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--in-memory", "--http-addr", "")
 	stderr, err := srv.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

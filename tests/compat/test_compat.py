@@ -69,7 +69,7 @@ class Server:
         self.log = queue.Queue()
         self.lines = []
         self.proc = subprocess.Popen(
-            [_build["binary"], "serve", "--addr", "127.0.0.1:0", *extra_args],
+            [_build["binary"], "serve", "--addr", "127.0.0.1:0", "--in-memory", "--http-addr", "", *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
