@@ -156,15 +156,32 @@ func TestMemoryLongSeriesVisitedInBatches(t *testing.T) {
 	}
 }
 
-func TestMemoryVisitErrorStops(t *testing.T) {
+// TestVisitsStopAtFirstError checks every visiting method: the first
+// error from the callback ends the visit and is returned.
+func TestVisitsStopAtFirstError(t *testing.T) {
 	m := NewMemory()
 	mustPut(t, m, "a", 1, 1)
 	mustPut(t, m, "b", 1, 1)
 	stop := errors.New("stop")
-	calls := 0
-	err := m.All(func([]byte, []Point) error { calls++; return stop })
-	if !errors.Is(err, stop) || calls != 1 {
-		t.Fatalf("All = %v after %d calls, want stop after 1", err, calls)
+	tests := []struct {
+		name  string
+		visit func(calls *int) error
+	}{
+		{"All", func(calls *int) error {
+			return m.All(func([]byte, []Point) error { *calls++; return stop })
+		}},
+		{"Snapshot", func(calls *int) error {
+			return m.Snapshot(func(uint64, []byte, [][]byte) error { *calls++; return stop })
+		}},
+		{"Keys", func(calls *int) error {
+			return m.Keys(func([]byte) error { *calls++; return stop })
+		}},
+	}
+	for _, tt := range tests {
+		calls := 0
+		if err := tt.visit(&calls); !errors.Is(err, stop) || calls != 1 {
+			t.Errorf("%s = %v after %d calls, want stop after 1", tt.name, err, calls)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -154,20 +153,5 @@ func TestLoadSeriesRejects(t *testing.T) {
 				t.Fatalf("after a refused load: %d series, %d points; want 1, 2", series, points)
 			}
 		})
-	}
-}
-
-func TestSnapshotErrorStops(t *testing.T) {
-	m := NewMemory()
-	mustPut(t, m, "a", 1, 1)
-	mustPut(t, m, "b", 1, 1)
-	stop := errors.New("stop")
-	var keys []string
-	err := m.Snapshot(func(_ uint64, key []byte, _ [][]byte) error {
-		keys = append(keys, string(key))
-		return stop
-	})
-	if !errors.Is(err, stop) || !slices.Equal(keys, []string{"a"}) {
-		t.Fatalf("Snapshot = %v after %v, want stop after [a]", err, keys)
 	}
 }
