@@ -36,15 +36,16 @@ SERVERS = [
     ("vm", "VictoriaMetrics"),
 ]
 
-# Rows: (id, heading, unit, better, target). A target is (peer, factor):
-# metricsd must be at least factor x the peer (higher is better) or at most
-# factor x it (lower is better); peer None means an absolute bound.
+# Rows: (id, heading, unit, better, target). A target is (peer, factor) or
+# (peer, factor, row): metricsd must be at least factor x the peer (higher
+# is better) or at most factor x it (lower is better), the peer's figure
+# taken from row when given; peer None means an absolute bound.
 ROWS = [
     ("put1", "puts/s, 1 client, no pipelining", "/s", "higher", None),
     ("put50", "puts/s, 50 clients, no pipelining", "/s", "higher", ("redis_hset", 1.0)),
     ("put50x16", "puts/s, 50 clients, 16 pipelined", "/s", "higher", ("redis_hset", 2.0)),
     ("stream_put", "points/s, acknowledged puts, 4 connections x 1024 pipelined",
-     "/s", "higher", ("vm", 1.0)),
+     "/s", "higher", ("vm", 1.0, "stream_graphite")),
     ("stream_graphite", "points/s, Graphite plaintext, 4 connections, stored count confirmed",
      "/s", "higher", ("vm", 1.0)),
     ("bytes", "bytes per stored point (1M points): RSS growth; Redis used_memory; VM disk",
@@ -175,10 +176,11 @@ def render(path, outdir, meta):
         for line in f:
             m = json.loads(line)
             runs.setdefault((m["row"], m["server"]), []).append(m["value"])
+    medians = {key: statistics.median(v) for key, v in runs.items()}
     table = []
     for row_id, heading, unit, better, target in ROWS:
-        cells = {s: statistics.median(runs[(row_id, s)]) for s, _ in SERVERS if (row_id, s) in runs}
-        table.append(judge(row_id, heading, unit, better, target, cells, runs))
+        cells = {s: medians[(row_id, s)] for s, _ in SERVERS if (row_id, s) in medians}
+        table.append(judge(row_id, heading, unit, better, target, cells, runs, medians))
     doc = {"meta": meta, "rows": table}
     with open(f"{outdir}/results.json", "w") as f:
         json.dump(doc, f, indent=2)
@@ -188,16 +190,23 @@ def render(path, outdir, meta):
     print(md)
 
 
-def judge(row_id, heading, unit, better, target, cells, runs):
+def judge(row_id, heading, unit, better, target, cells, runs, medians):
     """One row: medians, metricsd's ratio to each peer, and its target."""
     me = cells.get("metricsd")
     ratios = {s: me / v for s, v in cells.items() if s != "metricsd" and me and v}
     verdict, goal = None, ""
     if target is not None:
-        peer, factor = target
-        bound = factor if peer is None else (cells.get(peer, 0) * factor or None)
+        peer, factor, peer_row = (*target, row_id)[:3]
+        bound = factor
+        if peer is not None:
+            theirs = medians.get((peer_row, peer))
+            bound = theirs * factor if theirs else None
+            if theirs and me and peer_row != row_id:
+                ratios[peer] = me / theirs
         word = "≥" if better == "higher" else "≤"
         goal = f"{word} {factor}" + ("" if peer is None else f" × {dict(SERVERS)[peer]}")
+        if peer_row != row_id:
+            goal += " (its figure in the Graphite row)"
         if me is not None and bound is not None:
             verdict = me >= bound if better == "higher" else me <= bound
     return {
