@@ -82,6 +82,15 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 }
 
+func TestRunGetAllMoreConnectionsThanKeys(t *testing.T) {
+	cfg := testConfig(startServer(t, store.NewMemory()))
+	cfg.Workload, cfg.Keys, cfg.Connections, cfg.Requests = WorkloadGetAll, 1, 3, 6
+	res, err := run(t, cfg)
+	if err != nil || res.OK != 6 {
+		t.Errorf("getall with 3 connections and 1 key: %v, ok %d", err, res.OK)
+	}
+}
+
 func TestRunMixed(t *testing.T) {
 	st := store.NewMemory()
 	cfg := testConfig(startServer(t, st))
@@ -272,8 +281,16 @@ vm_rows_inserted_total_other 7
 			t.Errorf("Count(%s) = %d, %v; want %d, error %v", tc.metric, got, err, tc.want, tc.wantErr)
 		}
 	}
-	if got := (MetricCounter{URL: srv.URL}).Target(); !strings.HasPrefix(got, "127.0.0.1:") {
-		t.Errorf("Target() = %q", got)
+	targets := []struct{ url, want string }{
+		{srv.URL, srv.Listener.Addr().String()},
+		{"http://localhost/metrics", "localhost:80"},
+		{"https://[::1]/metrics", "[::1]:443"},
+		{"no url", "no url"},
+	}
+	for _, tc := range targets {
+		if got := (MetricCounter{URL: tc.url}).Target(); got != tc.want {
+			t.Errorf("Target of %q = %q, want %q", tc.url, got, tc.want)
+		}
 	}
 }
 

@@ -72,10 +72,17 @@ type MetricCounter struct {
 // Target is the URL's host:port, for the loopback check.
 func (m MetricCounter) Target() string {
 	u, err := url.Parse(m.URL)
-	if err != nil || u.Port() == "" {
+	if err != nil || u.Hostname() == "" {
 		return m.URL // CheckLoopback reports it as malformed
 	}
-	return u.Host
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // Count implements Counter.

@@ -119,7 +119,7 @@ func (w *worker) claim(ctx context.Context, size int) (start uint64, n int) {
 
 // seq is the sequence number of the j-th request claimed.
 func (w *worker) seq(j uint64) uint64 {
-	if w.run.cfg.Spread {
+	if w.run.cfg.Spread || w.run.cfg.Workload == WorkloadGetAll { // "get *" names no key
 		return j
 	}
 	return w.run.gen.Owned(w.id, w.run.cfg.Connections, j)
