@@ -20,11 +20,12 @@
 //
 // # Group commit
 //
-// One writer goroutine owns the log file. It takes everything pending,
+// One writer goroutine appends to the log. It takes everything pending,
 // writes it with one write, and under FsyncAlways fsyncs once for every put
 // in it; puts that arrive during that fsync form the next batch. Under
-// FsyncInterval it fsyncs on a ticker; under FsyncNever, only when a
-// segment is cut and on Close.
+// FsyncInterval and FsyncNever a second goroutine, the syncer, does the
+// fsyncs (every FsyncInterval, and of each segment the writer leaves), so
+// that a slow fsync never holds acknowledged puts back from the file.
 //
 // # Failure
 //

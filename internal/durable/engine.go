@@ -90,18 +90,23 @@ type Engine struct {
 	nextID   uint64
 	cur      *batch // puts waiting for the writer, in log order
 
-	replayed    atomic.Int64 // points recovered so far, for Ready
-	walBytes    atomic.Int64 // log bytes since the last snapshot
-	snapMu      sync.Mutex   // one snapshot at a time
-	spare       *wal.Batch   // writer-only: a drained batch's buffer
-	spareOps    []op         // writer-only
-	wake        chan struct{}
-	kicked      atomic.Bool // a wake-up is due
-	snapNow     chan struct{}
-	cutc        chan chan cutResult
-	stop        chan struct{}
-	writerDone  chan struct{}
-	snapperDone chan struct{}
+	replayed atomic.Int64 // points recovered so far, for Ready
+	walBytes atomic.Int64 // log bytes since the last snapshot
+	snapMu   sync.Mutex   // one snapshot at a time
+	spare    *wal.Batch   // writer-only: a drained batch's buffer
+	spareOps []op         // writer-only
+	wake     chan struct{}
+	kicked   atomic.Bool  // a wake-up is due
+	written  atomic.Int64 // log bytes written, for the syncer
+	handoffs chan segmentFile
+	// inlineHandOff is set once the syncer has stopped.
+	inlineHandOff atomic.Bool
+	snapNow       chan struct{}
+	cutc          chan chan cutResult
+	stop          chan struct{}
+	writerDone    chan struct{}
+	syncerDone    chan struct{}
+	snapperDone   chan struct{}
 }
 
 // batch is the puts that one log write commits. Under FsyncAlways each
@@ -153,7 +158,9 @@ func New(cfg Config) (*Engine, error) {
 		cutc:        make(chan chan cutResult),
 		stop:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
+		syncerDone:  make(chan struct{}),
 		snapperDone: make(chan struct{}),
+		handoffs:    make(chan segmentFile, 64),
 	}
 	e.room = sync.NewCond(&e.mu)
 	e.cur = e.newBatch()

@@ -44,6 +44,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.state = stateReady
 	go e.writer()
+	go e.syncer()
 	go e.snapshotter()
 	return nil
 }
@@ -68,12 +69,16 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.wal, err = wal.Open(filepath.Join(dir, walDir), wal.Options{
+	opts := wal.Options{
 		SegmentSize: e.cfg.SegmentSize,
 		OpenFile:    e.cfg.OpenFile,
 		Logger:      e.log,
 		Registerer:  e.cfg.Registerer,
-	})
+	}
+	if e.cfg.Fsync != FsyncAlways {
+		opts.HandOff = e.handOff // segments are fsynced by the syncer
+	}
+	e.wal, err = wal.Open(filepath.Join(dir, walDir), opts)
 	if err != nil {
 		return fmt.Errorf("durable: %w", err)
 	}

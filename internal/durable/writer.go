@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/wal"
 )
 
 // writeGap is the least time between two writes of the log under
@@ -19,24 +20,19 @@ type cutResult struct {
 	err error
 }
 
-// writer is the one goroutine that owns the log file: it drains the
-// pending batch, writes it with one write (and, under FsyncAlways, one
-// fsync shared by every put in it: group commit), applies it to memory
-// when the mode defers that, and wakes the waiters. It also fsyncs on the
-// interval ticker and cuts segments for snapshots, so that nothing else
-// touches the file.
+// writer is the one goroutine that writes the log: it drains the pending
+// batch, writes it with one write (and, under FsyncAlways, one fsync
+// shared by every put in it: group commit), applies it to memory when the
+// mode defers that, and wakes the waiters. It also cuts segments for
+// snapshots, so that nothing else appends to the file. Under FsyncInterval
+// and FsyncNever it never waits for an fsync: the syncer does those, so a
+// slow disk does not leave acknowledged puts unwritten behind it.
 func (e *Engine) writer() {
 	defer close(e.writerDone)
-	var tick <-chan time.Time
-	if e.cfg.Fsync == FsyncInterval {
-		t := time.NewTicker(e.cfg.FsyncInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	dirty := false // written since the last fsync
 	// Without fsyncs to share, writes are spaced writeGap apart so that
 	// many puts share one write system call.
-	gap := time.NewTimer(0)
+	gap := time.NewTimer(writeGap)
+	gap.Stop()
 	defer gap.Stop()
 	var gapc <-chan time.Time
 	var lastWrite time.Time
@@ -56,24 +52,89 @@ func (e *Engine) writer() {
 				continue
 			}
 			e.kicked.Store(false)
-			dirty = e.flush() || dirty
+			e.flush()
 			lastWrite = time.Now()
 		case <-gapc:
 			gapc = nil
 			e.kicked.Store(false)
-			dirty = e.flush() || dirty
+			e.flush()
 			lastWrite = time.Now()
-		case <-tick:
-			if dirty {
-				e.syncLog()
-				dirty = false
-			}
 		case reply := <-e.cutc:
 			e.flush()
 			reply <- e.cut()
-			dirty = false // a cut fsyncs the segment it closes
 		case <-e.stop:
 			e.flush()
+			return
+		}
+	}
+}
+
+// syncer does the fsyncs of FsyncInterval and FsyncNever beside the
+// writer: it finishes (fsyncs and closes) each segment the writer moves on
+// from, in order, and under FsyncInterval fsyncs the current segment every
+// FsyncInterval when something was written since the last time. It ends
+// after the writer, once it has finished every segment handed to it.
+func (e *Engine) syncer() {
+	defer close(e.syncerDone)
+	var tick <-chan time.Time
+	if e.cfg.Fsync == FsyncInterval {
+		t := time.NewTicker(e.cfg.FsyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	var synced int64 // e.written as of the last fsync
+	for {
+		select {
+		case s := <-e.handoffs:
+			e.finishSegment(s)
+		case <-tick:
+			e.drainHandoffs() // older segments first
+			if w := e.written.Load(); w != synced {
+				f, index := e.wal.Current()
+				if err := e.wal.SyncSegment(f, index); err != nil {
+					e.fail(err)
+				}
+				synced = w
+			}
+		case <-e.writerDone:
+			e.drainHandoffs()
+			e.inlineHandOff.Store(true)
+			return
+		}
+	}
+}
+
+// segmentFile is a segment the log has moved on from, to be finished.
+type segmentFile struct {
+	f     wal.File
+	index uint64
+}
+
+// handOff is the log's HandOff under FsyncInterval and FsyncNever: the
+// syncer finishes the segment, or the caller itself once the syncer has
+// stopped (the cut of the final snapshot).
+func (e *Engine) handOff(f wal.File, index uint64) {
+	if e.inlineHandOff.Load() {
+		e.finishSegment(segmentFile{f, index})
+		return
+	}
+	e.handoffs <- segmentFile{f, index}
+}
+
+// finishSegment fsyncs and closes a segment the log moved on from.
+func (e *Engine) finishSegment(s segmentFile) {
+	if err := e.wal.FinishSegment(s.f, s.index); err != nil {
+		e.fail(err)
+	}
+}
+
+// drainHandoffs finishes the segments waiting in e.handoffs.
+func (e *Engine) drainHandoffs() {
+	for {
+		select {
+		case s := <-e.handoffs:
+			e.finishSegment(s)
+		default:
 			return
 		}
 	}
@@ -102,6 +163,7 @@ func (e *Engine) flush() bool {
 		e.finish(b, err)
 		return false
 	}
+	e.written.Add(int64(len(frames)))
 	e.m.points.Add(float64(b.recs.Points()))
 	if n := e.walBytes.Add(int64(len(frames))); e.cfg.SnapshotWALBytes > 0 && n >= e.cfg.SnapshotWALBytes {
 		select {
@@ -138,13 +200,6 @@ func (e *Engine) finish(b *batch, err error) {
 	b.recs.Reset()
 	e.spare, e.spareOps = b.recs, b.ops[:0]
 	b.recs, b.ops = nil, nil
-}
-
-// syncLog fsyncs the log for FsyncInterval.
-func (e *Engine) syncLog() {
-	if err := e.wal.Sync(); err != nil {
-		e.fail(err)
-	}
 }
 
 // cut starts a new segment, so that everything logged and applied so far

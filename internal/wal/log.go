@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,12 @@ type Options struct {
 	// SlowSync is the fsync duration that is logged as slow; 0 means
 	// DefaultSlowSync.
 	SlowSync time.Duration
+	// HandOff, if set, receives each segment the log moves on from, open
+	// and not yet fsynced: the caller must fsync and close it (see
+	// SyncSegment), in the order received. Without it the log fsyncs and
+	// closes a segment itself before it starts the next, which stalls the
+	// writing goroutine for an fsync.
+	HandOff func(f File, index uint64)
 }
 
 // Log is the write-ahead log of one directory: numbered segment files of
@@ -52,9 +59,10 @@ type Log struct {
 	log  *slog.Logger
 	m    *metrics
 
-	f    File   // current segment, open for appending
-	cur  uint64 // index of the current segment
-	size int64  // bytes in the current segment
+	fmu  sync.Mutex // guards f and cur against Current
+	f    File       // current segment, open for appending
+	cur  uint64     // index of the current segment
+	size int64      // bytes in the current segment
 }
 
 // Open returns the log in dir, creating the directory if needed. It reads
@@ -160,18 +168,37 @@ func fitFrames(frames []byte, room int64) int {
 }
 
 // Sync fsyncs the current segment.
-func (l *Log) Sync() error {
+func (l *Log) Sync() error { return l.SyncSegment(l.f, l.cur) }
+
+// Current returns the segment being appended to and its index. It is safe
+// to call beside the writing goroutine, so that another goroutine can
+// fsync the segment (SyncSegment) while writes go on.
+func (l *Log) Current() (File, uint64) {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	return l.f, l.cur
+}
+
+// SyncSegment fsyncs f, the file of segment index, timing it.
+func (l *Log) SyncSegment(f File, index uint64) error {
 	start := time.Now()
-	err := l.f.Sync()
+	err := f.Sync()
 	d := time.Since(start)
 	l.m.fsync.Observe(d.Seconds())
 	if d >= l.opts.SlowSync {
-		l.log.Warn("wal: slow fsync", "segment", SegmentName(l.cur), "duration", d)
+		l.log.Warn("wal: slow fsync", "segment", SegmentName(index), "duration", d)
 	}
 	if err != nil {
-		return fmt.Errorf("wal: fsync segment %s: %w", SegmentName(l.cur), err)
+		return fmt.Errorf("wal: fsync segment %s: %w", SegmentName(index), err)
 	}
 	return nil
+}
+
+// setCurrent makes f, segment index of size bytes, the current segment.
+func (l *Log) setCurrent(f File, index uint64, size int64) {
+	l.fmu.Lock()
+	l.f, l.cur, l.size = f, index, size
+	l.fmu.Unlock()
 }
 
 // Cut makes later writes go to a new segment, so that everything written
@@ -187,30 +214,55 @@ func (l *Log) Cut() (uint64, error) {
 	return l.cur, nil
 }
 
-// cut syncs and closes the current segment and creates the next. The old
-// segment is synced even under --fsync=never, so that only the last
-// segment can ever hold a torn record.
+// cut finishes the current segment and creates the next. The old segment
+// is fsynced even under --fsync=never (here, or by whoever HandOff gives
+// it to), so that only the last segment can hold a torn record.
 func (l *Log) cut() error {
-	if err := l.Sync(); err != nil {
+	if l.opts.HandOff != nil {
+		old, index := l.f, l.cur
+		if err := l.create(l.cur+1, false); err != nil {
+			return err
+		}
+		l.opts.HandOff(old, index)
+		return nil
+	}
+	if err := l.FinishSegment(l.f, l.cur); err != nil {
 		return err
 	}
-	if err := l.f.Close(); err != nil {
-		return fmt.Errorf("wal: close segment %s: %w", SegmentName(l.cur), err)
-	}
-	return l.create(l.cur + 1)
+	return l.create(l.cur+1, true)
 }
 
-// create makes segment index the current one.
-func (l *Log) create(index uint64) error {
+// FinishSegment fsyncs and closes f, the file of segment index, and fsyncs
+// the directory, which makes the creation of the segment after it durable
+// too. It is what a HandOff receiver does with each segment.
+func (l *Log) FinishSegment(f File, index uint64) error {
+	if err := l.SyncSegment(f, index); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("wal: close segment %s: %w", SegmentName(index), err)
+	}
+	if err := SyncDir(l.dir); err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	return nil
+}
+
+// create makes segment index the current one; syncDir makes its directory
+// entry durable at once (otherwise FinishSegment of the previous segment
+// does).
+func (l *Log) create(index uint64, syncDir bool) error {
 	f, err := l.opts.OpenFile(segmentPath(l.dir, index), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("wal: create segment %s: %w", SegmentName(index), err)
 	}
-	if err := SyncDir(l.dir); err != nil {
-		f.Close()
-		return fmt.Errorf("wal: %w", err)
+	if syncDir {
+		if err := SyncDir(l.dir); err != nil {
+			f.Close()
+			return fmt.Errorf("wal: %w", err)
+		}
 	}
-	l.f, l.cur, l.size = f, index, 0
+	l.setCurrent(f, index, 0)
 	l.m.segments.Inc()
 	return nil
 }
@@ -222,7 +274,7 @@ func (l *Log) openForAppend(index uint64, size int64) error {
 	if err != nil {
 		return fmt.Errorf("wal: open segment %s: %w", SegmentName(index), err)
 	}
-	l.f, l.cur, l.size = f, index, size
+	l.setCurrent(f, index, size)
 	return nil
 }
 
@@ -290,6 +342,6 @@ func (l *Log) Close() error {
 	if cerr := l.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("wal: close segment %s: %w", SegmentName(l.cur), cerr)
 	}
-	l.f = nil
+	l.setCurrent(nil, l.cur, 0)
 	return err
 }

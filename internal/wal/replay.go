@@ -37,7 +37,7 @@ func (l *Log) Replay(from uint64, fn ReplayFunc) error {
 		return err
 	}
 	if len(segs) == 0 {
-		return l.create(from)
+		return l.create(from, true)
 	}
 	var buf []byte
 	var size int64

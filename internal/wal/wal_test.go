@@ -472,3 +472,48 @@ func TestSegmentNames(t *testing.T) {
 		t.Errorf("segmentPath = %q", got)
 	}
 }
+
+func TestHandOffSegments(t *testing.T) {
+	dir := t.TempDir()
+	type handed struct {
+		f     File
+		index uint64
+	}
+	var got []handed
+	opts := Options{SegmentSize: 512, HandOff: func(f File, index uint64) { got = append(got, handed{f, index}) }}
+	l, _, err := replayAll(t, dir, 0, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []point
+	b := NewBatch(0, MaxPointsBody(512))
+	for i := range 200 {
+		b.AddPoint(1, int64(i), float64(i))
+		want = append(want, point{1, int64(i), float64(i)})
+		if i%10 == 9 {
+			if err := l.Write(b.Bytes(), false); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	if len(got) < 3 {
+		t.Fatalf("%d segments handed off, want several", len(got))
+	}
+	for i, h := range got {
+		if h.index != uint64(i) {
+			t.Fatalf("hand-off %d is segment %d, want them in order", i, h.index)
+		}
+		if err := l.FinishSegment(h.f, h.index); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, cur := l.Current(); cur != uint64(len(got)) {
+		t.Errorf("current segment %d, want %d", cur, len(got))
+	}
+	l.Close()
+	_, r, err := replayAll(t, dir, 0, Options{SegmentSize: 512})
+	if err != nil || !samePoints(r.points, want) {
+		t.Fatalf("replay after hand-offs: %d points, %v", len(r.points), err)
+	}
+}

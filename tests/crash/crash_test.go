@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,6 +194,7 @@ func crashRounds(t *testing.T, rounds, clients int, lost time.Duration, flags fu
 	dir := t.TempDir()
 	m := newModel()
 	var killedAt time.Time
+	var killed string // a copy of dir as the last kill left it
 	for round := range rounds + 1 {
 		srv := startServer(t, append([]string{"--data-dir", dir}, flags(round)...)...)
 		got, err := parseGet(getAll(t, srv.addr))
@@ -200,7 +202,11 @@ func crashRounds(t *testing.T, rounds, clients int, lost time.Duration, flags fu
 			t.Fatalf("round %d: %v\n%s", round, err, srv.log)
 		}
 		if err := m.check(got, killedAt.Add(-lost)); err != nil {
-			t.Fatalf("round %d after SIGKILL: %v\nserver log:\n%s", round, err, srv.log)
+			keep := filepath.Join(os.TempDir(), fmt.Sprintf("metricsd-crash-%d", seed))
+			if cerr := os.CopyFS(keep, os.DirFS(killed)); cerr != nil {
+				keep = cerr.Error()
+			}
+			t.Fatalf("round %d after SIGKILL: %v\nthe data directory as the kill left it: %s\nserver log:\n%s", round, err, keep, srv.log)
 		}
 		if round == rounds {
 			srv.stop(t)
@@ -220,6 +226,12 @@ func crashRounds(t *testing.T, rounds, clients int, lost time.Duration, flags fu
 		srv.kill()
 		stop.Store(true)
 		wg.Wait()
+		// Kept for the failure message: the next start repairs and
+		// snapshots, and so changes the directory.
+		killed = filepath.Join(t.TempDir(), "killed")
+		if err := os.CopyFS(killed, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

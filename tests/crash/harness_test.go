@@ -85,7 +85,8 @@ func startServer(t testing.TB, args ...string) *server {
 // before listening, with its log.
 func tryStart(t testing.TB, args ...string) (*server, error) {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	// No HTTP API: its default port would collide between concurrent tests.
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--http-addr", ""}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
