@@ -34,6 +34,11 @@ func AppendFloat(dst []byte, v float64) []byte {
 	case math.IsInf(v, -1):
 		return append(dst, "-inf"...)
 	}
+	// Most metrics are short decimals (23.7, 0.25, 4200): their digits come
+	// from integer arithmetic, several times faster than strconv's search.
+	if m, exp, ok := ShortDecimal(v); ok {
+		return AppendDecimal(dst, m, exp)
+	}
 	// strconv finds the shortest round-trip digits (the same ones as
 	// Python's repr); only their layout differs.
 	var buf [shortestLen]byte

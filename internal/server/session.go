@@ -52,6 +52,10 @@ type asyncStorage interface {
 	Wait(t durable.Ticket) error
 }
 
+// maxPointText bounds a point's text after its key: a space, the longest
+// repr of a float64 (24 bytes), a space, the longest int64 (20) and "\n".
+const maxPointText = 1 + 24 + 1 + 20 + 1
+
 // maxPending bounds the puts a session submits before answering them, and
 // so the memory a pipelining client can pin.
 const maxPending = 1024
@@ -78,13 +82,16 @@ func newSession(srv *Server, conn net.Conn) *session {
 	return s
 }
 
-// interrupt makes the session stop reading: it answers what it has already
+// Interrupt makes the session stop reading: it answers what it has already
 // read, flushes and closes.
-func (s *session) interrupt() { s.tc.interrupt() }
+func (s *session) Interrupt() { s.tc.interrupt() }
 
-// serve runs the session until the client goes away, the connection fails,
+// Close closes the connection, so that Serve returns at once.
+func (s *session) Close() error { return s.conn.Close() }
+
+// Serve runs the session until the client goes away, the connection fails,
 // or the server interrupts it.
-func (s *session) serve() {
+func (s *session) Serve() {
 	defer s.conn.Close()
 	if err := s.handshake(); err != nil {
 		s.closed(closeTLS, err)
@@ -260,6 +267,13 @@ func (s *session) get() {
 // point is formatted once and copied at most once.
 func (s *session) appendPoints(key []byte, points []store.Point) error {
 	for _, p := range points {
+		// Flush first when the point might not fit the free space, so it is
+		// formatted in place instead of into a freshly grown slice.
+		if s.w.Available() < len(key)+maxPointText && s.w.Buffered() > 0 {
+			if err := s.w.Flush(); err != nil {
+				return err
+			}
+		}
 		buf := protocol.AppendPoint(s.w.AvailableBuffer(), key, p.Value, p.Timestamp)
 		if _, err := s.w.Write(buf); err != nil {
 			return err
