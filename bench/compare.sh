@@ -8,7 +8,8 @@
 # as markdown and JSON, to bench/results/ (gitignored).
 #
 # Missing peers are installed from Debian (apt-get, as root); a peer that
-# cannot be installed is skipped with a message. metricsd is built from this
+# cannot be installed is skipped with a message. Besides the peers it needs
+# only Go, python3 (standard library) and coreutils. metricsd is built from this
 # repository; its load generator is `metricsd bench` (internal/loadgen).
 #
 # Knobs (environment):
@@ -297,12 +298,12 @@ vm_stream() {
 # every point.
 vm_disk_and_export() {
 	local base=$1 size run t
-	curl -fsS "http://$vm_http/internal/force_flush" >/dev/null
+	fig fetch "http://$vm_http/internal/force_flush" >/dev/null
 	size=$(fig settled-disk "$work/vm" "http://$vm_http/metrics")
 	fig add "$results" bytes vm "$(python3 -c "print(($size - $base) / $POINTS)")"
 	for run in $(seq "$RUNS"); do
-		t=$(curl -fsS -G -o "$work/export.jsonl" -w '%{time_total}' \
-			"http://$vm_http/api/v1/export" --data-urlencode 'match[]={__name__=~"load[.].*"}')
+		t=$(fig fetch "http://$vm_http/api/v1/export?match%5B%5D=%7B__name__%3D~%22load%5B.%5D.%2A%22%7D" \
+			"$work/export.jsonl")
 		if [ "$(fig export-points "$work/export.jsonl")" != "$POINTS" ]; then
 			say "VictoriaMetrics export returned $(fig export-points "$work/export.jsonl") points, want $POINTS"
 			continue
@@ -394,7 +395,7 @@ main() {
 	memory_phase
 	mkdir -p "$outdir"
 	local machine
-	machine="$(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/^Mem:/{print $2}') GiB"
+	machine=$(fig machine)
 	cp "$results" "$outdir/measurements.jsonl"
 	fig render "$results" "$outdir" "date=$(date -u +%Y-%m-%dT%H:%MZ)" "machine=$machine" "runs=$RUNS" \
 		"load=$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after" \

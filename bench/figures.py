@@ -6,10 +6,13 @@
   figures.py rss PID                  print a process's resident set in bytes
   figures.py export-points FILE       count the points of a VictoriaMetrics export
   figures.py prom-sum URL METRIC      sum a metric's samples on a Prometheus text page
+  figures.py fetch URL [OUT]          GET URL (into OUT), print the seconds it took
+  figures.py machine                  print "N cores, CPU model, M GiB"
   figures.py dir-bytes DIR            print the bytes of the files under DIR
   figures.py settled-disk DIR URL     wait (30 s at most) until DIR holds what
                                       VictoriaMetrics at URL counts in
-                                      vm_data_size_bytes, and print DIR's bytes
+                                      vm_data_size_bytes and stops changing,
+                                      and print DIR's bytes
   figures.py resp hset N KEYS PREFIX  write RESP HSET commands of N points to stdout
   figures.py resp hgetall KEYS PREFIX write RESP HGETALL of every key to stdout
   figures.py add FILE ROW SERVER VALUE   append one measurement (JSON lines)
@@ -101,6 +104,27 @@ def prom_sum(url, metric):
     return total if found else None
 
 
+def fetch(url, out=os.devnull):
+    """GETs url into out and prints the seconds from request to last byte."""
+    t0 = time.monotonic()
+    with urllib.request.urlopen(url, timeout=300) as r, open(out, "wb") as f:
+        while chunk := r.read(1 << 20):
+            f.write(chunk)
+    print(f"{time.monotonic() - t0:.6f}")
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        kib = int(f.readline().split()[1])
+    print(f"{os.cpu_count()} cores, {model}, {kib / (1 << 20):.0f} GiB")
+
+
 def dir_bytes(path):
     n = 0
     for root, _, files in os.walk(path):
@@ -114,14 +138,17 @@ def dir_bytes(path):
 
 def settled_disk(path, url):
     """VictoriaMetrics writes in-memory parts to disk some seconds after
-    /internal/force_flush; wait until the directory holds at least the data
-    size VictoriaMetrics reports, then print its size."""
-    want = prom_sum(url, "vm_data_size_bytes") or 0
+    /internal/force_flush; wait (30 s at most) until the directory holds at
+    least the data size VictoriaMetrics reports and has stopped changing,
+    then print its size."""
     deadline = time.monotonic() + 30
-    size = dir_bytes(path)
-    while size < want and time.monotonic() < deadline:
+    prev, size = -1, dir_bytes(path)
+    while time.monotonic() < deadline:
+        want = prom_sum(url, "vm_data_size_bytes") or 0
+        if size >= want and size == prev:
+            break
         time.sleep(0.5)
-        size = dir_bytes(path)
+        prev, size = size, dir_bytes(path)
     print(size)
 
 
@@ -251,6 +278,10 @@ def main(argv):
         if v is None:
             raise SystemExit(f"no {args[1]} at {args[0]}")
         print(v)
+    elif cmd == "fetch":
+        fetch(*args)
+    elif cmd == "machine":
+        machine()
     elif cmd == "dir-bytes":
         print(dir_bytes(*args))
     elif cmd == "settled-disk":
