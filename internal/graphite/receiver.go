@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"metricsd/internal/store"
+	"metricsd/internal/tcpserve"
 )
 
 // DefaultLogInterval is how often, at most, the Receiver logs a dropped
@@ -55,11 +56,8 @@ type Receiver struct {
 	badLines *rateLimit // warnings about dropped lines
 	refusals *rateLimit // warnings about refused connections
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	wg        sync.WaitGroup // one per running session
+	conns    *tcpserve.Group // accept loops and running sessions
+	stopping atomic.Bool     // set by the first Shutdown
 }
 
 // ErrReceiverClosed is returned by Serve after Shutdown.
@@ -81,12 +79,10 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		now:       cfg.Now,
-		metrics:   m,
-		listeners: make(map[net.Listener]struct{}),
-		sessions:  make(map[*session]struct{}),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		metrics: m,
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -100,6 +96,18 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	r.badLines = newRateLimit(every, r.now)
 	r.refusals = newRateLimit(every, r.now)
+	r.conns = tcpserve.New(tcpserve.Config{
+		NewSession: func(conn net.Conn) tcpserve.Session { return newSession(r, conn) },
+		MaxConns:   cfg.MaxConns,
+		Refuse:     r.refuse,
+		Started: func() {
+			m.connections.Inc()
+			m.open.Inc()
+		},
+		Ended:  m.open.Dec,
+		Logger: r.log,
+		Name:   "graphite",
+	})
 	return r, nil
 }
 
@@ -109,90 +117,24 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // retried after a pause that doubles from 10 ms to 1 s, so that an error
 // storm cannot spin the CPU. Serve closes ln when it returns.
 func (r *Receiver) Serve(ln net.Listener) error {
-	if !r.track(ln) {
-		ln.Close()
+	if !r.stopping.Load() {
+		r.log.Info("graphite listening", "addr", ln.Addr().String())
+	}
+	err := r.conns.Serve(ln)
+	if errors.Is(err, tcpserve.ErrClosed) {
 		return ErrReceiverClosed
 	}
-	defer r.untrack(ln)
-	r.log.Info("graphite listening", "addr", ln.Addr().String())
-	var pause time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err == nil {
-			pause = 0
-			r.start(conn)
-			continue
-		}
-		if r.isClosing() || errors.Is(err, net.ErrClosed) {
-			return ErrReceiverClosed
-		}
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			return fmt.Errorf("graphite: accept on %s: %w", ln.Addr(), err)
-		}
-		pause = min(max(2*pause, 10*time.Millisecond), time.Second)
-		r.log.Warn("graphite accept failed; retrying", "err", err, "pause", pause)
-		time.Sleep(pause)
-	}
+	return fmt.Errorf("graphite: accept on %s: %w", ln.Addr(), err)
 }
 
-func (r *Receiver) isClosing() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.closing
-}
-
-// track registers ln so that Shutdown closes it; false means the Receiver
-// is already shutting down.
-func (r *Receiver) track(ln net.Listener) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closing {
-		return false
+// refuse closes a connection past MaxConns at once (the protocol has no way
+// to say why), counts it and warns, at most once per LogInterval.
+func (r *Receiver) refuse(conn net.Conn) {
+	conn.Close()
+	r.metrics.refused.Inc()
+	if suppressed, ok := r.refusals.allow(); ok {
+		r.log.Warn("graphite connection refused: too many connections", "remote", conn.RemoteAddr().String(), "max_conns", r.cfg.MaxConns, "suppressed", suppressed)
 	}
-	r.listeners[ln] = struct{}{}
-	return true
-}
-
-func (r *Receiver) untrack(ln net.Listener) {
-	r.mu.Lock()
-	delete(r.listeners, ln)
-	r.mu.Unlock()
-	ln.Close()
-}
-
-// start runs a session for conn, unless the Receiver is shutting down or
-// has MaxConns connections open already.
-func (r *Receiver) start(conn net.Conn) {
-	s := newSession(r, conn)
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
-		conn.Close()
-		return
-	}
-	if r.cfg.MaxConns > 0 && len(r.sessions) >= r.cfg.MaxConns {
-		r.mu.Unlock()
-		conn.Close()
-		r.metrics.refused.Inc()
-		if suppressed, ok := r.refusals.allow(); ok {
-			r.log.Warn("graphite connection refused: too many connections", "remote", conn.RemoteAddr().String(), "max_conns", r.cfg.MaxConns, "suppressed", suppressed)
-		}
-		return
-	}
-	r.sessions[s] = struct{}{}
-	r.wg.Add(1)
-	r.mu.Unlock()
-	r.metrics.connections.Inc()
-	r.metrics.open.Inc()
-	go func() {
-		defer r.wg.Done()
-		defer r.metrics.open.Dec()
-		s.serve()
-		r.mu.Lock()
-		delete(r.sessions, s)
-		r.mu.Unlock()
-	}()
 }
 
 // Shutdown stops accepting, lets every session store the complete lines it
@@ -200,32 +142,9 @@ func (r *Receiver) start(conn net.Conn) {
 // the remaining connections are closed and ctx's error is returned. Calling
 // it again is harmless.
 func (r *Receiver) Shutdown(ctx context.Context) error {
-	r.mu.Lock()
-	first := !r.closing
-	r.closing = true
-	for ln := range r.listeners {
-		ln.Close()
-	}
-	for s := range r.sessions {
-		s.interrupt()
-	}
-	r.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		r.mu.Lock()
-		for s := range r.sessions {
-			s.conn.Close()
-		}
-		r.mu.Unlock()
-		<-done
-		return fmt.Errorf("graphite: shutdown: %w", ctx.Err())
+	first := r.stopping.CompareAndSwap(false, true)
+	if err := r.conns.Shutdown(ctx); err != nil {
+		return fmt.Errorf("graphite: shutdown: %w", err)
 	}
 	if first {
 		r.log.Info("graphite stopped")

@@ -56,19 +56,22 @@ func newSession(rcv *Receiver, conn net.Conn) *session {
 	return s
 }
 
-// interrupt makes the session stop reading: it stores the complete lines
+// Interrupt makes the session stop reading: it stores the complete lines
 // already buffered, then ends.
-func (s *session) interrupt() {
+func (s *session) Interrupt() {
 	s.mu.Lock()
 	s.interrupted = true
 	s.conn.SetReadDeadline(time.Now())
 	s.mu.Unlock()
 }
 
-// serve runs the session until the agent goes away, the idle timeout
+// Close closes the connection, so that Serve returns at once.
+func (s *session) Close() error { return s.conn.Close() }
+
+// Serve runs the session until the agent goes away, the idle timeout
 // passes, or the Receiver interrupts it. A partial last line is dropped, as
 // carbon drops it.
-func (s *session) serve() {
+func (s *session) Serve() {
 	defer s.conn.Close()
 	defer s.flushCounts()
 	for {

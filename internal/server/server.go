@@ -11,11 +11,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/tcpserve"
 )
 
 // Config is what a Server needs; the root package fills it from its own
@@ -54,14 +53,9 @@ const handshakeTimeout = 10 * time.Second
 
 // Server accepts connections and runs a session for each.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	closing   atomic.Bool
-	wg        sync.WaitGroup // one per running session
+	cfg   Config
+	log   *slog.Logger
+	conns *tcpserve.Group // accept loops and running sessions
 }
 
 // New checks cfg and returns a Server that is not yet serving.
@@ -82,12 +76,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	return &Server{
-		cfg:       cfg,
-		log:       log,
-		listeners: make(map[net.Listener]struct{}),
-		sessions:  make(map[*session]struct{}),
-	}, nil
+	s := &Server{cfg: cfg, log: log}
+	s.conns = tcpserve.New(tcpserve.Config{
+		NewSession: s.newSession,
+		MaxConns:   cfg.MaxConns,
+		Refuse: func(conn net.Conn) {
+			cfg.Metrics.connsRefused.Inc()
+			go s.refuse(conn)
+		},
+		Started: cfg.Metrics.connsOpen.Inc,
+		Ended:   cfg.Metrics.connsOpen.Dec,
+		Logger:  log,
+	})
+	return s, nil
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -97,89 +98,20 @@ var ErrServerClosed = errors.New("server: closed")
 // ErrServerClosed then; any other accept failure that is not temporary is
 // returned at once. Serve closes ln when it returns.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(ln) {
-		ln.Close()
+	err := s.conns.Serve(ln)
+	if errors.Is(err, tcpserve.ErrClosed) {
 		return ErrServerClosed
 	}
-	defer s.untrack(ln)
-	var backoff time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = nextBackoff(backoff)
-				s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-				time.Sleep(backoff) // an accept error storm must not spin the CPU
-				continue
-			}
-			return fmt.Errorf("server: accept on %s: %w", ln.Addr(), err)
-		}
-		backoff = 0
-		s.start(conn)
-	}
+	return fmt.Errorf("server: accept on %s: %w", ln.Addr(), err)
 }
 
-// nextBackoff doubles the pause after a failed accept, from 10 ms to 1 s, as
-// net/http does.
-func nextBackoff(d time.Duration) time.Duration {
-	if d == 0 {
-		return 10 * time.Millisecond
-	}
-	return min(2*d, time.Second)
-}
-
-func (s *Server) track(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing.Load() {
-		return false
-	}
-	s.listeners[ln] = struct{}{}
-	return true
-}
-
-func (s *Server) untrack(ln net.Listener) {
-	s.mu.Lock()
-	delete(s.listeners, ln)
-	s.mu.Unlock()
-	ln.Close()
-}
-
-// start registers a session for conn and runs it. A connection past
-// MaxConns is refused, and one that arrives during shutdown is closed.
-func (s *Server) start(conn net.Conn) {
+// newSession wraps conn in TLS when the server has a TLS configuration;
+// the session completes the handshake itself, within its read timeout.
+func (s *Server) newSession(conn net.Conn) tcpserve.Session {
 	if s.cfg.TLS != nil {
 		conn = tls.Server(conn, s.cfg.TLS)
 	}
-	sess := newSession(s, conn)
-	s.mu.Lock()
-	if s.closing.Load() {
-		s.mu.Unlock()
-		conn.Close()
-		return
-	}
-	if s.cfg.MaxConns > 0 && len(s.sessions) >= s.cfg.MaxConns {
-		s.mu.Unlock()
-		s.cfg.Metrics.connsRefused.Inc()
-		go s.refuse(conn)
-		return
-	}
-	s.sessions[sess] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	s.cfg.Metrics.connsOpen.Inc()
-	go func() {
-		defer s.wg.Done()
-		defer s.cfg.Metrics.connsOpen.Dec()
-		sess.serve()
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-	}()
+	return newSession(s, conn)
 }
 
 // replyTooManyConns is the server-condition error of a refused connection.
@@ -190,7 +122,11 @@ const refuseTimeout = time.Second
 
 // refuse tells a connection past MaxConns why it is closed. It runs on its
 // own goroutine, bounded by refuseTimeout, so a flood can't stall accepts.
+// Over TLS the reply follows the handshake, within the same bound.
 func (s *Server) refuse(conn net.Conn) {
+	if s.cfg.TLS != nil {
+		conn = tls.Server(conn, s.cfg.TLS)
+	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(refuseTimeout))
 	if _, err := io.WriteString(conn, replyTooManyConns); err != nil {
@@ -203,31 +139,8 @@ func (s *Server) refuse(conn net.Conn) {
 // ctx ends first, the remaining connections are closed and ctx's error is
 // returned. Calling it again is harmless.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for ln := range s.listeners {
-		ln.Close()
+	if err := s.conns.Shutdown(ctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
 	}
-	for sess := range s.sessions {
-		sess.interrupt()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for sess := range s.sessions {
-			sess.conn.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		return fmt.Errorf("server: shutdown: %w", ctx.Err())
-	}
+	return nil
 }
