@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"hash/maphash"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,10 @@ type Memory struct {
 	lastID  uint64    // the ID of the newest series
 
 	scratch scratchList
+
+	limits Limits
+	total  atomic.Int64 // points stored, counted only under MaxPoints
+	newest atomic.Int64 // the newest timestamp stored, for Retention
 }
 
 // shard is one lock-striped slice of the key space. The padding keeps
@@ -53,6 +58,7 @@ func NewMemory() *Memory {
 		seed:    maphash.MakeSeed(),
 		scratch: make(scratchList, scratchPerProc*runtime.GOMAXPROCS(0)),
 	}
+	m.newest.Store(math.MinInt64)
 	for i := range m.shards {
 		m.shards[i].series = make(map[string]*series)
 	}
@@ -99,6 +105,9 @@ func (m *Memory) create(sh *shard, s *series, id uint64) error {
 	defer m.orderMu.Unlock()
 	switch {
 	case id == 0:
+		if err := m.checkSeries(); err != nil {
+			return err
+		}
 		id = m.lastID + 1
 	case id <= m.lastID:
 		return fmt.Errorf("store: series ID %d for %q does not follow the last ID %d", id, s.key, m.lastID)
@@ -112,22 +121,56 @@ func (m *Memory) create(sh *shard, s *series, id uint64) error {
 // Put implements Storage. Putting after the newest point of an existing
 // series appends to its head chunk and allocates nothing (beyond, once
 // every 256 points, the sealed chunk); other puts decode and re-encode one
-// chunk.
+// chunk. A put refused by the Limits stores nothing, not even its key.
 func (m *Memory) Put(key []byte, p Point) error {
-	sh := m.shardOf(key)
-	s, err := m.seriesFor(sh, key)
-	if err != nil {
-		return err
+	if m.limits.Retention > 0 {
+		if err := m.checkRetention(p.Timestamp); err != nil {
+			return err
+		}
 	}
-	sp := lazyScratch{list: m.scratch}
-	s.mu.Lock()
-	added, err := s.put(p, &sp)
-	s.mu.Unlock()
-	sp.release()
+	reserved := m.reservePoint()
+	sh := m.shardOf(key)
+	s := m.lookup(sh, key)
+	if s == nil && !reserved {
+		return m.errPointLimit()
+	}
+	if s == nil {
+		var err error
+		if s, err = m.seriesFor(sh, key); err != nil {
+			m.releasePoint()
+			return err
+		}
+	}
+	added, err := m.putInto(s, p, reserved)
+	if reserved && !added {
+		m.releasePoint()
+	}
 	if added {
 		sh.points.Add(1)
 	}
+	if err == nil && m.limits.Retention > 0 {
+		m.noteTimestamp(p.Timestamp)
+	}
 	return err
+}
+
+// putInto stores p in s. Without a reserved place under MaxPoints only a
+// put that replaces a stored point may go ahead.
+func (m *Memory) putInto(s *series, p Point, reserved bool) (bool, error) {
+	sp := lazyScratch{list: m.scratch}
+	defer sp.release()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !reserved {
+		found, err := s.has(p.Timestamp, sp.get())
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			return false, m.errPointLimit()
+		}
+	}
+	return s.put(p, &sp)
 }
 
 // Get implements Storage.

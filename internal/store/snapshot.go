@@ -81,6 +81,12 @@ func (m *Memory) LoadSeries(id uint64, key []byte, chunks [][]byte) error {
 		return err
 	}
 	sh.points.Add(int64(points))
+	if m.limits.MaxPoints > 0 {
+		m.total.Add(int64(points))
+	}
+	if points > 0 {
+		m.noteTimestamp(s.lastTimestamp())
+	}
 	return nil
 }
 

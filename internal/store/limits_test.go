@@ -1,0 +1,150 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// step is one put of a limits scenario and whether it must be refused.
+type step struct {
+	key     string
+	ts      int64
+	v       float64
+	refused bool
+}
+
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits Limits
+		steps  []step
+		want   []visited
+	}{
+		{"max series", Limits{MaxSeries: 2}, []step{
+			{"a", 1, 1, false}, {"b", 1, 1, false}, {"c", 1, 1, true}, {"a", 2, 2, false}, {"c", 2, 2, true},
+		}, []visited{{"a", []Point{pt(1, 1), pt(2, 2)}}, {"b", []Point{pt(1, 1)}}}},
+		{"max points allows overwrites", Limits{MaxPoints: 3}, []step{
+			{"a", 1, 1, false}, {"a", 2, 2, false}, {"b", 1, 1, false},
+			{"a", 3, 3, true}, {"a", 1, 9, false}, {"c", 1, 1, true}, {"b", 0, 1, true},
+		}, []visited{{"a", []Point{pt(1, 9), pt(2, 2)}}, {"b", []Point{pt(1, 1)}}}},
+		{"retention refuses old puts", Limits{Retention: 100}, []step{
+			{"a", 1000, 1, false}, {"a", 900, 2, false}, {"a", 899, 3, true}, {"b", 10, 1, true},
+		}, []visited{{"a", []Point{pt(900, 2), pt(1000, 1)}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMemoryWith(tt.limits)
+			for _, st := range tt.steps {
+				err := m.Put([]byte(st.key), pt(st.ts, st.v))
+				if st.refused != (err != nil) {
+					t.Fatalf("put %s@%d: err %v, want refused=%v", st.key, st.ts, err, st.refused)
+				}
+				if err != nil && !errors.Is(err, ErrLimit) {
+					t.Fatalf("put %s@%d: err %v does not wrap ErrLimit", st.key, st.ts, err)
+				}
+			}
+			got := collectAll(t, m)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("stored %v, want %v", got, tt.want)
+			}
+			if series, _ := m.Stats(); series != len(tt.want) {
+				t.Fatalf("Stats series = %d, want %d: a refused put left a key behind", series, len(tt.want))
+			}
+		})
+	}
+}
+
+func TestMaxPointsExactUnderConcurrency(t *testing.T) {
+	const limit, writers, each = 1000, 8, 500
+	m := NewMemoryWith(Limits{MaxPoints: limit})
+	var ok, refused atomic.Int64
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				err := m.Put(fmt.Appendf(nil, "k%d", i%7), pt(int64(w*each + i), 1))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, ErrLimit):
+					refused.Add(1)
+				default:
+					t.Errorf("put: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if _, points := m.Stats(); points != limit || ok.Load() != limit || refused.Load() != writers*each-limit {
+		t.Fatalf("stored %d points, %d ok, %d refused; want exactly %d stored", points, ok.Load(), refused.Load(), limit)
+	}
+}
+
+func TestDropExpired(t *testing.T) {
+	m := NewMemoryWith(Limits{Retention: 500})
+	for ts := range int64(2000) {
+		for _, k := range []string{"a", "b"} {
+			if err := m.Put([]byte(k), pt(ts, float64(ts))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dropped, err := m.DropExpired()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest timestamp is 1999: everything before 1499 goes.
+	if dropped != 2*1499 {
+		t.Fatalf("dropped %d points, want %d", dropped, 2*1499)
+	}
+	for _, k := range []string{"a", "b"} {
+		pts := collectKey(t, m, k)
+		if len(pts) != 501 || pts[0].Timestamp != 1499 || pts[500].Timestamp != 1999 {
+			t.Fatalf("%s keeps %d points from %d", k, len(pts), pts[0].Timestamp)
+		}
+	}
+	if _, points := m.Stats(); points != 2*501 {
+		t.Fatalf("Stats points = %d after the drop, want %d", points, 2*501)
+	}
+	if n, _ := m.DropExpired(); n != 0 {
+		t.Fatalf("a second pass dropped %d points", n)
+	}
+}
+
+func TestDropExpiredAfterReloadReachesSameState(t *testing.T) {
+	lim := Limits{Retention: 100}
+	m := NewMemoryWith(lim)
+	for ts := range int64(600) {
+		m.Put([]byte("k"), pt(ts, 1.5))
+	}
+	// A snapshot taken before the drop, loaded into a fresh engine, ends
+	// where the original does once both have dropped.
+	loaded := NewMemoryWith(lim)
+	if err := m.Snapshot(func(id uint64, key []byte, chunks [][]byte) error {
+		return loaded.LoadSeries(id, key, chunks)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m.DropExpired()
+	loaded.DropExpired()
+	if a, b := fmt.Sprint(collectAll(t, m)), fmt.Sprint(collectAll(t, loaded)); a != b {
+		t.Fatalf("after reload and drop:\n%s\nwant\n%s", b, a)
+	}
+	if err := loaded.Put([]byte("k"), pt(400, 1)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("reloaded engine accepted a put older than its window: %v", err)
+	}
+}
+
+func TestDropExpiredWithoutRetentionDoesNothing(t *testing.T) {
+	m := NewMemory()
+	m.Put([]byte("k"), pt(-1 << 62, 1))
+	m.Put([]byte("k"), pt(1 << 62, 1))
+	if n, err := m.DropExpired(); n != 0 || err != nil {
+		t.Fatalf("DropExpired = %d, %v without retention", n, err)
+	}
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"metricsd/internal/chunkenc"
+)
+
+// DropExpired removes the points older than the retention window (the
+// newest timestamp stored minus Limits.Retention) and returns how many it
+// removed. It does nothing without a Retention. It is meant to run in the
+// background: it locks one series at a time, and chunks wholly before the
+// window are dropped without being decoded.
+//
+// The result is a function of the points stored, so a restart that
+// replays the same puts and then calls DropExpired reaches the same state:
+// that is what makes the drop durable without logging it.
+func (m *Memory) DropExpired() (int, error) {
+	cut := m.cutoff()
+	if m.limits.Retention <= 0 || cut == cutoffNone {
+		return 0, nil
+	}
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
+	total := 0
+	for _, s := range m.series() {
+		s.mu.Lock()
+		n, err := s.dropBefore(cut, sc)
+		s.mu.Unlock()
+		if n > 0 {
+			m.shardOf(s.key).points.Add(-int64(n))
+			if m.limits.MaxPoints > 0 {
+				m.total.Add(-int64(n))
+			}
+			total += n
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// dropBefore removes the points of s before cut and returns how many.
+// s.mu must be held.
+func (s *series) dropBefore(cut int64, sc *scratch) (int, error) {
+	dropped := 0
+	// Sealed chunks that end before cut go whole.
+	whole := 0
+	for whole < len(s.sealed) && s.sealed[whole].maxT < cut {
+		_, n, err := chunkenc.Header(s.sealed[whole].data)
+		if err != nil {
+			return dropped, fmt.Errorf("store: retention on %q: %w", s.key, err)
+		}
+		dropped += n
+		whole++
+	}
+	if whole > 0 {
+		s.sealed = slices.Delete(s.sealed, 0, whole)
+	}
+	if len(s.sealed) > 0 {
+		n, err := s.trimFirstSealed(cut, sc)
+		return dropped + n, err
+	}
+	n, err := s.trimHead(cut, sc)
+	return dropped + n, err
+}
+
+// trimFirstSealed re-encodes the first sealed chunk without its points
+// before cut (its last point is not before cut).
+func (s *series) trimFirstSealed(cut int64, sc *scratch) (int, error) {
+	pts, err := chunkenc.Decode(sc.pts[:0], s.sealed[0].data)
+	sc.pts = pts
+	if err != nil {
+		return 0, fmt.Errorf("store: retention on %q: %w", s.key, err)
+	}
+	k := firstAtOrAfter(pts, cut)
+	if k == 0 {
+		return 0, nil
+	}
+	c, err := s.encode(pts[k:], sc, nil)
+	if err != nil {
+		return 0, err
+	}
+	s.sealed[0] = c
+	return k, nil
+}
+
+// trimHead rebuilds the head without its points before cut.
+func (s *series) trimHead(cut int64, sc *scratch) (int, error) {
+	if s.head.Len() == 0 {
+		return 0, nil
+	}
+	pts, err := chunkenc.Decode(sc.pts[:0], s.head.Bytes())
+	sc.pts = pts
+	if err != nil {
+		return 0, fmt.Errorf("store: retention on %q: %w", s.key, err)
+	}
+	k := firstAtOrAfter(pts, cut)
+	if k == 0 {
+		return 0, nil
+	}
+	s.head.Recycle()
+	for _, p := range pts[k:] {
+		if err := s.head.Append(p.Timestamp, p.Value); err != nil {
+			return k, fmt.Errorf("store: retention on %q: %w", s.key, err)
+		}
+	}
+	return k, nil
+}
+
+// firstAtOrAfter returns the index of the first point at or after cut.
+func firstAtOrAfter(pts []Point, cut int64) int {
+	k := 0
+	for k < len(pts) && pts[k].Timestamp < cut {
+		k++
+	}
+	return k
+}
+
+// has reports whether s holds a point at t. s.mu must be held.
+func (s *series) has(t int64, sc *scratch) (bool, error) {
+	chunk := s.head.Bytes()
+	if !s.inHead(t) {
+		i, _ := slices.BinarySearchFunc(s.sealed, t, func(c sealedChunk, t int64) int {
+			return cmp.Compare(c.maxT, t)
+		})
+		chunk = s.sealed[i].data
+	} else if s.head.Len() == 0 {
+		return false, nil
+	}
+	pts, err := chunkenc.Decode(sc.pts[:0], chunk)
+	sc.pts = pts
+	if err != nil {
+		return false, fmt.Errorf("store: look up %q: %w", s.key, err)
+	}
+	_, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmp.Compare(p.Timestamp, t) })
+	return found, nil
+}
+
+// lastTimestamp is the timestamp of s's newest point; s must hold one.
+// s.mu must be held, or s not yet visible to others.
+func (s *series) lastTimestamp() int64 {
+	if s.head.Len() > 0 {
+		return s.head.LastTimestamp()
+	}
+	return s.sealed[len(s.sealed)-1].maxT
+}
