@@ -71,14 +71,9 @@ func (s *series) dropBefore(cut int64, sc *scratch) (int, error) {
 // trimFirstSealed re-encodes the first sealed chunk without its points
 // before cut (its last point is not before cut).
 func (s *series) trimFirstSealed(cut int64, sc *scratch) (int, error) {
-	pts, err := chunkenc.Decode(sc.pts[:0], s.sealed[0].data)
-	sc.pts = pts
-	if err != nil {
-		return 0, fmt.Errorf("store: retention on %q: %w", s.key, err)
-	}
-	k := firstAtOrAfter(pts, cut)
-	if k == 0 {
-		return 0, nil
+	pts, k, err := s.splitAt(s.sealed[0].data, cut, sc)
+	if err != nil || k == 0 {
+		return 0, err
 	}
 	c, err := s.encode(pts[k:], sc, nil)
 	if err != nil {
@@ -93,14 +88,9 @@ func (s *series) trimHead(cut int64, sc *scratch) (int, error) {
 	if s.head.Len() == 0 {
 		return 0, nil
 	}
-	pts, err := chunkenc.Decode(sc.pts[:0], s.head.Bytes())
-	sc.pts = pts
-	if err != nil {
-		return 0, fmt.Errorf("store: retention on %q: %w", s.key, err)
-	}
-	k := firstAtOrAfter(pts, cut)
-	if k == 0 {
-		return 0, nil
+	pts, k, err := s.splitAt(s.head.Bytes(), cut, sc)
+	if err != nil || k == 0 {
+		return 0, err
 	}
 	s.head.Recycle()
 	for _, p := range pts[k:] {
@@ -111,13 +101,19 @@ func (s *series) trimHead(cut int64, sc *scratch) (int, error) {
 	return k, nil
 }
 
-// firstAtOrAfter returns the index of the first point at or after cut.
-func firstAtOrAfter(pts []Point, cut int64) int {
+// splitAt decodes chunk into sc and returns its points with the index of
+// the first one at or after cut.
+func (s *series) splitAt(chunk []byte, cut int64, sc *scratch) ([]Point, int, error) {
+	pts, err := chunkenc.Decode(sc.pts[:0], chunk)
+	sc.pts = pts
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: retention on %q: %w", s.key, err)
+	}
 	k := 0
 	for k < len(pts) && pts[k].Timestamp < cut {
 		k++
 	}
-	return k
+	return pts, k, nil
 }
 
 // has reports whether s holds a point at t. s.mu must be held.
