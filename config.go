@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"metricsd/internal/durable"
+	"metricsd/internal/store"
 )
 
 // Config is everything a Server can be told. The command fills it from
@@ -35,6 +36,18 @@ type Config struct {
 	// WriteTimeout drops a client that does not read its answers for this
 	// long. 0: no bound.
 	WriteTimeout time.Duration
+
+	// MaxSeries bounds the keys stored; a put that would add one more is
+	// answered "error\n<limit>\n\n" and stores nothing. 0: no bound.
+	MaxSeries int
+	// MaxPoints bounds the points stored, likewise; replacing a stored
+	// point is allowed at the bound. 0: no bound.
+	MaxPoints int64
+	// Retention keeps the points no older than the newest timestamp stored
+	// minus Retention: older puts are refused and expired points dropped
+	// in the background. Timestamps are seconds, so it is whole seconds.
+	// 0: keep everything.
+	Retention time.Duration
 
 	// TLSCertFile and TLSKeyFile, both set, serve the protocol over TLS.
 	TLSCertFile, TLSKeyFile string
@@ -114,6 +127,12 @@ func (c Config) validate() error {
 	if c.ReadTimeout < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 {
 		return errors.New("metricsd: timeouts must not be negative")
 	}
+	if c.MaxSeries < 0 || c.MaxPoints < 0 || c.Retention < 0 {
+		return errors.New("metricsd: max series, max points and retention must not be negative")
+	}
+	if c.Retention > 0 && c.Retention < time.Second {
+		return fmt.Errorf("metricsd: retention %v is shorter than the timestamps' one-second resolution", c.Retention)
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("metricsd: TLS needs both a certificate and a key file")
 	}
@@ -148,7 +167,17 @@ func (c Config) durableConfig(log *slog.Logger) (durable.Config, error) {
 		FsyncInterval:    c.FsyncInterval,
 		SnapshotInterval: c.SnapshotInterval,
 		Logger:           log,
+		Limits:           c.limits(),
 	}, nil
+}
+
+// limits are the store's bounds for c.
+func (c Config) limits() store.Limits {
+	return store.Limits{
+		MaxSeries: c.MaxSeries,
+		MaxPoints: c.MaxPoints,
+		Retention: int64(c.Retention / time.Second),
+	}
 }
 
 // tlsConfig loads the TLS files, or returns nil when TLS is off.

@@ -35,6 +35,7 @@ type Server struct {
 	engine *durable.Engine // nil when the store is memory only
 	proto  *server.Server
 	side   *side // the HTTP API and Graphite listeners
+	retain *retainer
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -87,6 +88,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
 		return nil, errors.Join(err, s.closeStorage())
 	}
+	s.retain = startRetainer(cfg.Retention, st, log)
 	return s, nil
 }
 
@@ -94,7 +96,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 // engine after it has recovered the directory (which logs its progress).
 func openStorage(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
 	if cfg.DataDir == "" {
-		return store.NewMemory(), nil, nil
+		return store.NewMemoryWith(cfg.limits()), nil, nil
 	}
 	dcfg, err := cfg.durableConfig(log)
 	if err != nil {
@@ -122,9 +124,11 @@ func (s *Server) Ready() error {
 	return s.engine.Ready()
 }
 
-// closeStorage closes the durable engine, if any: it commits what is
-// pending, writes the final snapshot and releases the data directory.
+// closeStorage stops the retention loop and closes the durable engine, if
+// any: it commits what is pending, writes the final snapshot and releases
+// the data directory.
 func (s *Server) closeStorage() error {
+	s.retain.stop()
 	if s.engine == nil {
 		return nil
 	}

@@ -161,7 +161,7 @@ start_metricsd() {
 	md_addr=127.0.0.1:$port
 	md_graphite=
 	md_http=
-	args=(serve --addr "$md_addr")
+	args=(serve --addr "$md_addr" --in-memory)
 	local help
 	help=$("$bin" serve --help 2>&1)
 	if grep -q -- '-graphite-addr' <<<"$help"; then

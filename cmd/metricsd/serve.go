@@ -39,6 +39,12 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"close connections quiet between requests for this long (0: never)")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout,
 		"drop a client that does not read its answers for this long (0: never)")
+	fs.IntVar(&cfg.MaxSeries, "max-series", cfg.MaxSeries,
+		"most keys stored; a put for one more is refused (0: no limit)")
+	fs.Int64Var(&cfg.MaxPoints, "max-points", cfg.MaxPoints,
+		"most points stored; a put adding one more is refused (0: no limit)")
+	fs.Var(retentionValue{&cfg.Retention}, "retention",
+		"keep points no older than the newest timestamp minus this `window`, e.g. 30d, 2w, 36h (0: forever)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", cfg.TLSCertFile,
 		"serve TLS with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile,
@@ -66,10 +72,12 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 }
 
 // serveDefaults is the configuration serve starts from, before flags:
-// the Go API's defaults plus the HTTP API, which a server run from the
-// command line is expected to have (for Prometheus, Grafana, probes).
+// the Go API's defaults plus what a server run from the command line is
+// expected to have: durable data in ./metricsd-data, and the HTTP API (for
+// Prometheus, Grafana, probes).
 func serveDefaults() metricsd.Config {
 	cfg := metricsd.DefaultConfig()
+	cfg.DataDir = metricsd.DefaultDataDir
 	cfg.HTTPAddr = metricsd.DefaultHTTPAddr
 	return cfg
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"metricsd/internal/store"
 	"metricsd/internal/wal"
 )
 
@@ -93,6 +94,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer, if not nil, gets the engine's and the log's metrics.
 	Registerer prometheus.Registerer
+	// Limits bound the store (series, points, retention). Replay applies
+	// them as puts did, so a put refused then is skipped again.
+	Limits store.Limits
 	// OpenFile opens log segment files; nil means the operating system's.
 	// Tests inject write and fsync failures through it.
 	OpenFile wal.OpenFileFunc

@@ -3,6 +3,7 @@ package durable
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"os"
 	"sync"
@@ -80,15 +81,26 @@ type Engine struct {
 	maxKey int
 	lock   *os.File
 
-	mu       sync.Mutex
+	// stripes hold the series of each key, sharded by key hash; a put
+	// holds its key's stripe lock from lookup to log, so that the puts of
+	// one key reach memory and the log in the same order.
+	seed    maphash.Seed
+	stripes [stripeCount]stripe
+
+	mu       sync.Mutex // guards what follows, and the log order of puts
 	room     *sync.Cond // signalled when the pending batch is taken
 	state    state
 	failErr  error // the first write or fsync failure; sticky
 	startErr error
-	ids      map[string]seriesRef // the series of each key
-	keys     map[uint64][]byte    // key of each series id, for replay
+	keys     map[uint64][]byte // key of each series id, for replay
 	nextID   uint64
 	cur      *batch // puts waiting for the writer, in log order
+
+	// refuse is why puts are refused (not ready, failed, closed), or nil:
+	// what waitRoom decides under e.mu, readable without it. pending is
+	// the size of e.cur's records, likewise.
+	refuse  atomic.Pointer[error]
+	pending atomic.Int64
 
 	replayed atomic.Int64 // points recovered so far, for Ready
 	walBytes atomic.Int64 // log bytes since the last snapshot
@@ -120,6 +132,18 @@ type batch struct {
 	errs map[int]error // puts that memory refused (a store limit)
 }
 
+// stripeCount spreads keys over independently locked stripes; a power of
+// two so that a mask picks the stripe.
+const stripeCount = 256
+
+// stripe is one shard of the key → series map, padded so that
+// neighbouring locks sit on different cache lines.
+type stripe struct {
+	mu  sync.Mutex
+	ids map[string]seriesRef
+	_   [48]byte
+}
+
 // seriesRef is what the engine knows of a series: its id and its key,
 // an immutable copy that deferred puts apply with.
 type seriesRef struct {
@@ -147,10 +171,10 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:         cfg,
 		log:         cfg.Logger,
-		mem:         store.NewMemory(),
+		mem:         store.NewMemoryWith(cfg.Limits),
 		m:           m,
 		maxKey:      int(cfg.SegmentSize) - wal.SeriesRecordSize(0),
-		ids:         make(map[string]seriesRef),
+		seed:        maphash.MakeSeed(),
 		keys:        make(map[uint64][]byte),
 		nextID:      1,
 		wake:        make(chan struct{}, 1),
@@ -162,9 +186,36 @@ func New(cfg Config) (*Engine, error) {
 		snapperDone: make(chan struct{}),
 		handoffs:    make(chan segmentFile, 64),
 	}
+	for i := range e.stripes {
+		e.stripes[i].ids = make(map[string]seriesRef)
+	}
 	e.room = sync.NewCond(&e.mu)
 	e.cur = e.newBatch()
+	e.setRefuse(ErrNotReady)
 	return e, nil
+}
+
+// setRefuse publishes why puts are refused; nil lets them in.
+func (e *Engine) setRefuse(err error) {
+	if err == nil {
+		e.refuse.Store(nil)
+		return
+	}
+	e.refuse.Store(&err)
+}
+
+// stripeOf returns the stripe of key.
+func (e *Engine) stripeOf(key []byte) *stripe {
+	return &e.stripes[maphash.Bytes(e.seed, key)&(stripeCount-1)]
+}
+
+// lookup returns the series of key, if it has one.
+func (e *Engine) lookup(key []byte) (seriesRef, bool) {
+	st := e.stripeOf(key)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ref, ok := st.ids[string(key)]
+	return ref, ok
 }
 
 // newBatch returns an empty batch, reusing a drained batch's buffers.
@@ -195,32 +246,114 @@ func (e *Engine) Get(key []byte, fn store.VisitFunc) error { return e.mem.Get(ke
 // All implements store.Storage.
 func (e *Engine) All(fn store.VisitFunc) error { return e.mem.All(fn) }
 
-// Submit implements Async. The put is appended to the pending batch under
-// e.mu, and (unless the mode is FsyncAlways) applied to memory in the same
-// critical section, so that the log's order is the order of application.
+// Keys visits every key in first-insertion order (see store.Memory.Keys).
+func (e *Engine) Keys(fn func(key []byte) error) error { return e.mem.Keys(fn) }
+
+// Stats returns the number of series and points stored.
+func (e *Engine) Stats() (series, points int) { return e.mem.Stats() }
+
+// DropExpired removes the points that fell out of the retention window
+// (see store.Memory.DropExpired). It logs nothing: the drop follows from
+// the points stored, so replay and a DropExpired after it reach the same
+// state.
+func (e *Engine) DropExpired() (int, error) { return e.mem.DropExpired() }
+
+// Submit implements Async. Puts of one key are serialised by the key's
+// stripe lock, so that they reach memory and the log in the same order;
+// puts of different keys go on in parallel and only meet in e.mu to
+// append their records.
 func (e *Engine) Submit(key []byte, p store.Point) (Ticket, error) {
 	if len(key) > e.maxKey {
 		return Ticket{}, fmt.Errorf("%w: a key of %d bytes does not fit a log segment", store.ErrLimit, len(key))
 	}
+	st := e.stripeOf(key)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ref, known := st.ids[string(key)]
+	switch {
+	case e.cfg.Fsync == FsyncAlways:
+		return e.submitDeferred(st, ref, known, key, p)
+	case known:
+		return Ticket{}, e.putNow(ref, key, p)
+	default:
+		return Ticket{}, e.putNewSeries(st, key, p)
+	}
+}
+
+// submitDeferred logs a put for the writer to apply once it is durable
+// (FsyncAlways). st.mu must be held.
+func (e *Engine) submitDeferred(st *stripe, ref seriesRef, known bool, key []byte, p store.Point) (Ticket, error) {
 	e.mu.Lock()
 	if err := e.waitRoom(); err != nil {
 		e.mu.Unlock()
 		return Ticket{}, err
 	}
-	b := e.cur
-	var t Ticket
-	if e.cfg.Fsync == FsyncAlways {
-		k, id := e.series(key)
-		b.recs.AddPoint(id, p.Timestamp, p.Value)
-		b.ops = append(b.ops, op{key: k, p: p})
-		t = Ticket{b: b, i: len(b.ops) - 1}
-	} else if err := e.putNow(key, p); err != nil {
-		e.mu.Unlock()
-		return Ticket{}, err
+	if !known {
+		ref = e.newSeries(st, key)
 	}
+	b := e.cur
+	b.recs.AddPoint(ref.id, p.Timestamp, p.Value)
+	b.ops = append(b.ops, op{key: ref.key, p: p})
+	t := Ticket{b: b, i: len(b.ops) - 1}
+	e.pending.Store(int64(b.recs.Len()))
 	e.mu.Unlock()
 	e.kick()
 	return t, nil
+}
+
+// putNow applies a put of an existing series to memory, then logs it
+// (FsyncInterval, FsyncNever). Memory goes first, so that a put it refuses
+// is not logged, and so that every put logged before a snapshot's cut is in
+// memory when the snapshot is taken. The key's stripe lock must be held.
+func (e *Engine) putNow(ref seriesRef, key []byte, p store.Point) error {
+	if err := e.admit(); err != nil {
+		return err
+	}
+	if err := e.mem.Put(key, p); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.cur.recs.AddPoint(ref.id, p.Timestamp, p.Value)
+	e.pending.Store(int64(e.cur.recs.Len()))
+	e.mu.Unlock()
+	e.kick()
+	return nil
+}
+
+// putNewSeries is putNow for a key without a series: memory creates the
+// series and its record is logged in one critical section of e.mu, so
+// that series are created in memory in the order of their records, which
+// is the first-insertion order a replay rebuilds. st.mu must be held.
+func (e *Engine) putNewSeries(st *stripe, key []byte, p store.Point) error {
+	e.mu.Lock()
+	if err := e.waitRoom(); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	if err := e.mem.Put(key, p); err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	ref := e.newSeries(st, key)
+	e.cur.recs.AddPoint(ref.id, p.Timestamp, p.Value)
+	e.pending.Store(int64(e.cur.recs.Len()))
+	e.mu.Unlock()
+	e.kick()
+	return nil
+}
+
+// admit returns why puts are refused, or nil, without e.mu unless the
+// pending batch is full, when it waits for room like waitRoom.
+func (e *Engine) admit() error {
+	if err := e.refuse.Load(); err != nil {
+		return *err
+	}
+	if e.pending.Load() < int64(e.cfg.MaxPendingBytes) {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.waitRoom()
 }
 
 // kick makes sure the writer will look at the pending batch. The flag
@@ -235,17 +368,6 @@ func (e *Engine) kick() {
 	case e.wake <- struct{}{}:
 	default:
 	}
-}
-
-// putNow applies a put to memory and logs it. Memory goes first so that a
-// put it refuses is not logged. e.mu must be held.
-func (e *Engine) putNow(key []byte, p store.Point) error {
-	if err := e.mem.Put(key, p); err != nil {
-		return err
-	}
-	_, id := e.series(key)
-	e.cur.recs.AddPoint(id, p.Timestamp, p.Value)
-	return nil
 }
 
 // waitRoom returns the reason puts are refused, or waits until the
@@ -266,26 +388,26 @@ func (e *Engine) waitRoom() error {
 	}
 }
 
-// series returns the engine's copy of key and its series id, assigning
-// the next id and logging a series record the first time. e.mu must be
-// held.
-func (e *Engine) series(key []byte) ([]byte, uint64) {
-	if ref, ok := e.ids[string(key)]; ok {
-		return ref.key, ref.id
-	}
-	k := append(make([]byte, 0, len(key)), key...)
-	id := e.nextID
-	e.register(id, k)
-	e.cur.recs.AddSeries(id, k)
-	return k, id
+// newSeries gives key, which has no series yet, the next series id and
+// logs its series record. st (key's stripe) and e.mu must be held.
+func (e *Engine) newSeries(st *stripe, key []byte) seriesRef {
+	ref := seriesRef{id: e.nextID, key: append(make([]byte, 0, len(key)), key...)}
+	e.registerIn(st, ref)
+	e.cur.recs.AddSeries(ref.id, ref.key)
+	return ref
 }
 
-// register records that series id is named k. e.mu must be held, or the
-// engine not yet started.
+// register records that series id is named k, during recovery (before
+// any put can run).
 func (e *Engine) register(id uint64, k []byte) {
-	e.ids[string(k)] = seriesRef{id: id, key: k}
-	e.keys[id] = k
-	e.nextID = max(e.nextID, id+1)
+	e.registerIn(e.stripeOf(k), seriesRef{id: id, key: k})
+}
+
+// registerIn records ref in st, its key's stripe, and in e.keys.
+func (e *Engine) registerIn(st *stripe, ref seriesRef) {
+	st.ids[string(ref.key)] = ref
+	e.keys[ref.id] = ref.key
+	e.nextID = max(e.nextID, ref.id+1)
 }
 
 // Wait implements Async.
@@ -327,6 +449,7 @@ func (e *Engine) fail(err error) {
 	first := e.failErr == nil
 	if first {
 		e.failErr = fmt.Errorf("%w: %w", ErrFailed, err)
+		e.setRefuse(e.failErr)
 		e.room.Broadcast()
 	}
 	e.mu.Unlock()
