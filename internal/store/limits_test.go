@@ -67,7 +67,7 @@ func TestMaxPointsExactUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				err := m.Put(fmt.Appendf(nil, "k%d", i%7), pt(int64(w*each + i), 1))
+				err := m.Put(fmt.Appendf(nil, "k%d", i%7), pt(int64(w*each+i), 1))
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -142,8 +142,8 @@ func TestDropExpiredAfterReloadReachesSameState(t *testing.T) {
 
 func TestDropExpiredWithoutRetentionDoesNothing(t *testing.T) {
 	m := NewMemory()
-	m.Put([]byte("k"), pt(-1 << 62, 1))
-	m.Put([]byte("k"), pt(1 << 62, 1))
+	m.Put([]byte("k"), pt(-1<<62, 1))
+	m.Put([]byte("k"), pt(1<<62, 1))
 	if n, err := m.DropExpired(); n != 0 || err != nil {
 		t.Fatalf("DropExpired = %d, %v without retention", n, err)
 	}
