@@ -44,7 +44,8 @@ type side struct {
 	graphite *graphite.Receiver
 
 	mu                     sync.Mutex
-	started, stopping      bool
+	listened, stopping     bool
+	started                bool // some listener is served: shutdown stops them
 	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
 	wg                     sync.WaitGroup // one per running listener
@@ -97,16 +98,13 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 func (s *side) listen() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started || s.stopping {
+	if s.listened || s.stopping {
 		return nil
 	}
-	var err error
-	if s.http != nil {
-		if s.httpLn, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
-			return fmt.Errorf("metricsd: listen on %s (HTTP API): %w", s.cfg.HTTPAddr, err)
-		}
-		s.httpAddr = s.httpLn.Addr()
+	if err := s.listenHTTP(); err != nil {
+		return err
 	}
+	var err error
 	if s.graphite != nil {
 		if s.graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
 			if s.httpLn != nil {
@@ -117,25 +115,58 @@ func (s *side) listen() error {
 		}
 		s.graphiteAddr = s.graphiteLn.Addr()
 	}
-	s.started = true
+	s.listened = true
 	return nil
+}
+
+// listenHTTP binds the HTTP API, unless it is off or already bound. s.mu
+// must be held.
+func (s *side) listenHTTP() error {
+	if s.http == nil || s.httpAddr != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("metricsd: listen on %s (HTTP API): %w", s.cfg.HTTPAddr, err)
+	}
+	s.httpLn, s.httpAddr = ln, ln.Addr()
+	return nil
+}
+
+// startHTTP binds and serves the HTTP API ahead of the other listeners,
+// for the probes to watch a recovery; listen and serve then leave it be.
+func (s *side) startHTTP() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.listenHTTP(); err != nil {
+		return err
+	}
+	s.serveHTTP()
+	return nil
+}
+
+// serveHTTP serves the bound HTTP listener, if any. s.mu must be held.
+func (s *side) serveHTTP() {
+	if s.httpLn == nil {
+		return
+	}
+	ln := s.httpLn
+	s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+	s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
+	s.httpLn, s.started = nil, true // served: the server owns it now
 }
 
 // serve serves what listen bound, once.
 func (s *side) serve() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.httpLn != nil {
-		ln := s.httpLn
-		s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
-		s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
-	}
+	s.serveHTTP()
 	if s.graphiteLn != nil {
 		ln := s.graphiteLn
 		s.warnIfPublic(ln.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
 		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
+		s.graphiteLn, s.started = nil, true
 	}
-	s.httpLn, s.graphiteLn = nil, nil // served: the servers own them now
 }
 
 // run serves in a goroutine; an end other than the orderly one is logged,

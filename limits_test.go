@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -152,3 +153,28 @@ func TestRetentionSurvivesRestart(t *testing.T) {
 }
 
 func pointAt(ts int64) store.Point { return store.Point{Timestamp: ts, Value: 1} }
+
+func TestHTTPUpBeforeServeWithDataDir(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	if srv.HTTPAddr() == nil {
+		t.Fatal("the HTTP API is not up after recovery and before Serve")
+	}
+	c := &http.Client{Timeout: testTimeout}
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK} {
+		resp, err := c.Get("http://" + srv.HTTPAddr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, engine, err := openStorage(ctx, cfg, log, reg)
+	st, engine, err := openStorage(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -88,13 +88,36 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
 		return nil, errors.Join(err, s.closeStorage())
 	}
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
 	s.retain = startRetainer(cfg.Retention, st, log)
 	return s, nil
 }
 
+// recover recovers the durable engine's directory, if there is one. The
+// HTTP API is up first, so that /healthz answers and /readyz says
+// "recovering, N points loaded" while a long log replays, instead of the
+// port being closed (which a liveness probe would take for a dead process).
+func (s *Server) recover(ctx context.Context) error {
+	if s.engine == nil {
+		return nil
+	}
+	if err := s.side.startHTTP(); err != nil {
+		return errors.Join(err, s.closeStorage())
+	}
+	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
+	if err := s.engine.Start(ctx); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		return errors.Join(fmt.Errorf("metricsd: %w", err), s.side.shutdown(sctx), s.closeStorage())
+	}
+	return nil
+}
+
 // openStorage returns the in-memory store, or with a DataDir the durable
-// engine after it has recovered the directory (which logs its progress).
-func openStorage(ctx context.Context, cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
+// engine, not yet recovered (see recover).
+func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
 	if cfg.DataDir == "" {
 		return store.NewMemoryWith(cfg.limits()), nil, nil
 	}
@@ -105,10 +128,6 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger, reg promethe
 	dcfg.Registerer = reg
 	engine, err := durable.New(dcfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("metricsd: %w", err)
-	}
-	log.Info("metricsd recovering", "data_dir", cfg.DataDir, "fsync", dcfg.Fsync)
-	if err := engine.Start(ctx); err != nil {
 		return nil, nil, fmt.Errorf("metricsd: %w", err)
 	}
 	return engine, engine, nil
