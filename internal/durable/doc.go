@@ -9,14 +9,18 @@
 //
 // # Order
 //
-// The log's order is the order in which puts are applied to memory, so a
-// replay reproduces last-write-wins and first-insertion order exactly.
-// Under FsyncInterval and FsyncNever, Submit applies a put to memory and
-// appends its record to the pending batch in one critical section. Under
-// FsyncAlways, Submit only appends the record; the single writer goroutine
-// writes and fsyncs the batch, then applies its puts in log order, then
-// wakes their waiters: an error therefore means nothing was stored, and a
-// point is never visible before it is durable.
+// For each key, the log's order is the order in which its puts are
+// applied to memory, and series records are in the order in which memory
+// created the series, so a replay reproduces last-write-wins and
+// first-insertion order exactly. Under FsyncInterval and FsyncNever,
+// Submit holds the key's stripe lock while it applies the put to memory and
+// then appends its record to the pending batch (puts of other keys go on in
+// parallel); a new series is created in memory and logged in one critical
+// section of the engine's mutex. Under FsyncAlways, Submit only appends the
+// record; the single writer goroutine writes and fsyncs the batch, then
+// applies its puts in log order, then wakes their waiters: an error
+// therefore means nothing was stored, and a point is never visible before
+// it is durable.
 //
 // # Group commit
 //

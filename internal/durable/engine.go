@@ -144,6 +144,14 @@ type stripe struct {
 	_   [48]byte
 }
 
+// drain waits until no put holds the stripe: the puts that were admitted
+// before the engine stopped admitting have then logged their records.
+func (st *stripe) drain() {
+	st.mu.Lock()
+	//lint:ignore SA2001 waiting for the lock is the point: a barrier
+	st.mu.Unlock()
+}
+
 // seriesRef is what the engine knows of a series: its id and its key,
 // an immutable copy that deferred puts apply with.
 type seriesRef struct {

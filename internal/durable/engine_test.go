@@ -3,6 +3,7 @@ package durable
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -550,5 +551,36 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := New(Config{Dir: "x", Fsync: 9}); err == nil {
 		t.Error("New with an unknown fsync mode succeeded")
+	}
+}
+
+func TestConcurrentNewSeriesKeepOrder(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := Config{Dir: t.TempDir(), Fsync: mode, SnapshotInterval: -1}
+			e := start(t, cfg)
+			var wg sync.WaitGroup
+			for c := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 200 {
+						// New keys from every goroutine at once, each put twice.
+						key := fmt.Sprintf("c%d.k%d", c, i)
+						put(t, e, key, 2, float64(i))
+						put(t, e, key, 1, float64(c))
+					}
+				}()
+			}
+			wg.Wait()
+			want := dump(t, e)
+			waitWritten(t, e)
+			crashed := copyDir(t, cfg.Dir)
+			closeEngine(t, e)
+			cfg.Dir = crashed
+			if got := dump(t, start(t, cfg)); got != want {
+				t.Fatal("first-insertion order or values differ after replay")
+			}
+		})
 	}
 }

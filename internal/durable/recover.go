@@ -39,10 +39,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	defer e.mu.Unlock()
 	if err != nil {
 		e.state, e.startErr = stateBroken, err
+		e.setRefuse(ErrClosed)
 		e.release()
 		return err
 	}
 	e.state = stateReady
+	e.setRefuse(nil)
 	go e.writer()
 	go e.syncer()
 	go e.snapshotter()
@@ -232,7 +234,7 @@ func (e *Engine) known(id uint64, key []byte) error {
 	if k, ok := e.keys[id]; ok && string(k) != string(key) {
 		return fmt.Errorf("%w: series %d named %q and %q", wal.ErrBadRecord, id, k, key)
 	}
-	if other, ok := e.ids[string(key)]; ok && other.id != id {
+	if other, ok := e.lookup(key); ok && other.id != id {
 		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other.id, id)
 	}
 	return nil

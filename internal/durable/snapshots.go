@@ -95,9 +95,7 @@ func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 		return snapshot.Info{}, err
 	}
 	err = e.mem.Snapshot(func(_ uint64, key []byte, chunks [][]byte) error {
-		e.mu.Lock()
-		ref, ok := e.ids[string(key)]
-		e.mu.Unlock()
+		ref, ok := e.lookup(key)
 		if !ok {
 			return fmt.Errorf("durable: snapshot: series %q has no id", key)
 		}
@@ -137,13 +135,21 @@ func (e *Engine) Close() error {
 		return nil
 	case stateNew, stateBroken:
 		e.state = stateClosed
+		e.setRefuse(ErrClosed)
 		err := e.release()
 		e.mu.Unlock()
 		return err
 	}
 	e.state = stateClosing
+	e.setRefuse(ErrClosed)
 	e.room.Broadcast()
 	e.mu.Unlock()
+	// A put admitted before the state changed holds its stripe until its
+	// record is pending: wait for those, so the writer's last flush has
+	// every put that was answered ok.
+	for i := range e.stripes {
+		e.stripes[i].drain()
+	}
 
 	close(e.stop)
 	<-e.snapperDone

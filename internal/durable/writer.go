@@ -149,6 +149,7 @@ func (e *Engine) flush() bool {
 		return false
 	}
 	e.cur = e.newBatch()
+	e.pending.Store(0)
 	failed := e.failErr
 	e.room.Broadcast()
 	e.mu.Unlock()
