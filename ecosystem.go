@@ -45,7 +45,7 @@ type side struct {
 
 	mu                     sync.Mutex
 	listened, stopping     bool
-	started                bool // some listener is served: shutdown stops them
+	started                bool         // some listener is served: shutdown stops them
 	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
 	wg                     sync.WaitGroup // one per running listener
