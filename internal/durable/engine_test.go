@@ -584,3 +584,31 @@ func TestConcurrentNewSeriesKeepOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayUnderPointLimitWithRetention(t *testing.T) {
+	cfg := Config{Dir: t.TempDir(), Fsync: FsyncNever, SnapshotInterval: -1,
+		Limits: store.Limits{MaxPoints: 100, Retention: 10}}
+	e := start(t, cfg)
+	for i := range 1000 {
+		put(t, e, "k", int64(i), float64(i))
+		if i%20 == 19 { // the retention loop, between puts
+			if _, err := e.DropExpired(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := e.DropExpired(); err != nil {
+		t.Fatal(err)
+	}
+	want := dump(t, e)
+	waitWritten(t, e)
+	cfg.Dir = copyDir(t, cfg.Dir)
+	closeEngine(t, e)
+	again := start(t, cfg)
+	if _, err := again.DropExpired(); err != nil {
+		t.Fatal(err)
+	}
+	if got := dump(t, again); got != want {
+		t.Fatalf("replay lost puts that the point limit let in:\n got %q\nwant %q", got, want)
+	}
+}

@@ -167,6 +167,9 @@ type progress struct {
 	points   int64  // applied from the snapshot and the log
 	walBytes int64  // log records replayed
 	loaded   uint64 // series loaded from the snapshot
+	// noDropUntil is the point count before which put does not try
+	// dropping expired points again.
+	noDropUntil int64
 }
 
 func newProgress(ctx context.Context, e *Engine) *progress {
@@ -264,7 +267,7 @@ func (p *progress) record(typ byte, payload []byte) error {
 				return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
 			}
 			n++
-			if err := p.e.mem.Put(key, store.Point{Timestamp: ts, Value: v}); err != nil && !isLimit(err) {
+			if err := p.put(key, store.Point{Timestamp: ts, Value: v}); err != nil {
 				return err
 			}
 			return nil
@@ -276,6 +279,40 @@ func (p *progress) record(typ byte, payload []byte) error {
 	}
 	return nil
 }
+
+// put replays one logged put. A put that memory's limits refuse now was
+// refused when it was made too, and is skipped, with one exception: the
+// retention loop dropped expired points between the original puts, which
+// replay does not, so under MaxPoints a put that was accepted may find
+// memory full. Then the points that the window has expired are dropped
+// (as the loop would have, and at least as many) and the put is tried
+// again. A drop that frees nothing is not retried for dropEvery more
+// points, so that a full store does not rescan itself on every put.
+func (p *progress) put(key []byte, pt store.Point) error {
+	err := p.e.mem.Put(key, pt)
+	if err == nil || !isLimit(err) {
+		return err
+	}
+	if p.e.cfg.Limits.MaxPoints <= 0 || p.e.cfg.Limits.Retention <= 0 || p.points < p.noDropUntil {
+		return nil // refused then too
+	}
+	n, derr := p.e.mem.DropExpired()
+	if derr != nil {
+		return fmt.Errorf("durable: drop expired points during replay: %w", derr)
+	}
+	if n == 0 {
+		p.noDropUntil = p.points + dropEvery
+		return nil
+	}
+	if err := p.e.mem.Put(key, pt); err != nil && !isLimit(err) {
+		return err
+	}
+	return nil
+}
+
+// dropEvery is how many replayed points pass after a drop of expired
+// points that freed nothing before replay tries another.
+const dropEvery = 1 << 16
 
 // rate is n per second over d, for logs.
 func rate(n int, d time.Duration) int64 {

@@ -94,15 +94,6 @@ func Open(dir string, opts Options) (*Log, error) {
 	return &Log{dir: dir, opts: opts, log: log, m: m}, nil
 }
 
-// Dir is the log's directory.
-func (l *Log) Dir() string { return l.dir }
-
-// Segment is the index of the segment being appended to.
-func (l *Log) Segment() uint64 { return l.cur }
-
-// SegmentSize is the configured bound of a segment.
-func (l *Log) SegmentSize() int64 { return l.opts.SegmentSize }
-
 // Write appends frames (whole frames only) to the log, cutting to a new
 // segment where the next frame would not fit, and fsyncs when sync is set.
 // If anything fails, the log is rolled back to where it was before the
