@@ -235,6 +235,18 @@ load_and_read() {
 
 # --- peers' rows ---------------------------------------------------------
 
+# start_durable: metricsd with its default durability (a data directory,
+# fsync every second) on a free port; sets mdd_addr. For the put rows only:
+# the figure next to the in-memory one shows what the log costs.
+start_durable() {
+	local port
+	port=$(free_port)
+	mdd_addr=127.0.0.1:$port
+	start metricsd_durable "$work/metricsd-durable.log" "$bin" serve --addr "$mdd_addr" \
+		--data-dir "$work/metricsd-data" --http-addr 127.0.0.1:0
+	wait_port "$port" "metricsd (durable)"
+}
+
 start_python() {
 	local port
 	port=$(free_port)
@@ -320,6 +332,7 @@ vm_disk_and_export() {
 put_phase() {
 	say "puts: metricsd, Redis, Python, $RUNS runs"
 	start_metricsd
+	start_durable
 	start_python
 	! have_redis || start_redis
 	local run row c p n
@@ -327,6 +340,7 @@ put_phase() {
 		for row in put1 put50 put50x16; do
 			read -r c p n <<<"$(put_args "$row")"
 			bench "$row" metricsd --addr "$md_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			bench "$row" metricsd_durable --addr "$mdd_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
 			bench "$row" python --addr "$py_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
 			have_redis || continue
 			redis_bench "$row" redis_hset -c "$c" -P "$p" -n "$n" -r "$KEYS" \
@@ -335,6 +349,7 @@ put_phase() {
 		done
 	done
 	stop metricsd
+	stop metricsd_durable
 	stop python
 	stop redis
 }

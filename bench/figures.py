@@ -33,11 +33,15 @@ import urllib.request
 # Columns of the table, in order: (server id, heading).
 SERVERS = [
     ("metricsd", "metricsd"),
+    ("metricsd_durable", "metricsd durable (fsync 1 s)"),
     ("redis_hset", "Redis HSET"),
     ("redis_ping", "Redis PING (ceiling)"),
     ("python", "course-style Python"),
     ("vm", "VictoriaMetrics"),
 ]
+
+# Columns that are metricsd itself, not peers: no ratio against them.
+NOT_PEERS = {"metricsd", "metricsd_durable"}
 
 # Rows: (id, heading, unit, better, target). A target is (peer, factor) or
 # (peer, factor, row): metricsd must be at least factor x the peer (higher
@@ -220,7 +224,7 @@ def render(path, outdir, meta):
 def judge(row_id, heading, unit, better, target, cells, runs, medians):
     """One row: medians, metricsd's ratio to each peer, and its target."""
     me = cells.get("metricsd")
-    ratios = {s: me / v for s, v in cells.items() if s != "metricsd" and me and v}
+    ratios = {s: me / v for s, v in cells.items() if s not in NOT_PEERS and me and v}
     verdict, goal = None, ""
     if target is not None:
         peer, factor, peer_row = (*target, row_id)[:3]
