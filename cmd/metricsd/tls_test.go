@@ -22,7 +22,7 @@ func startTLSServer(t *testing.T) (string, testcerts.Files) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := serveConfig([]string{"--tls-cert", files.ServerCert, "--tls-key", files.ServerKey, "--tls-client-ca", files.CA})
+	cfg, err := serveConfig([]string{"--in-memory", "--http-addr", "", "--tls-cert", files.ServerCert, "--tls-key", files.ServerKey, "--tls-client-ca", files.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
