@@ -148,3 +148,24 @@ func TestDropExpiredWithoutRetentionDoesNothing(t *testing.T) {
 		t.Fatalf("DropExpired = %d, %v without retention", n, err)
 	}
 }
+
+func TestExpiredKeyKeepsItsPlaceThroughASnapshot(t *testing.T) {
+	m := NewMemoryWith(Limits{Retention: 10})
+	m.Put([]byte("first"), pt(1, 1))
+	m.Put([]byte("second"), pt(100, 1))
+	m.DropExpired() // "first" is now empty
+	loaded := NewMemoryWith(Limits{Retention: 10})
+	if err := m.Snapshot(func(id uint64, key []byte, chunks [][]byte) error {
+		return loaded.LoadSeries(id, key, chunks)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mem := range []*Memory{m, loaded} {
+		mem.Put([]byte("first"), pt(101, 2))
+		var keys []string
+		mem.Keys(func(k []byte) error { keys = append(keys, string(k)); return nil })
+		if fmt.Sprint(keys) != "[first second]" {
+			t.Fatalf("keys after the expired one came back: %v", keys)
+		}
+	}
+}

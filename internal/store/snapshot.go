@@ -14,8 +14,8 @@ import (
 // call. Returning an error stops the snapshot and is returned by Snapshot.
 type SnapshotFunc func(id uint64, key []byte, chunks [][]byte) error
 
-// Snapshot visits every series in ID order (which is first-insertion order)
-// with its chunks as the engine holds them, so that a snapshot file takes
+// Snapshot visits every series in ID order (which is first-insertion order),
+// even one left empty by retention, with its chunks as the engine holds them, so that a snapshot file takes
 // no more bytes a point than memory does. Each series is copied out under
 // its own lock and fn runs without it, so puts go on meanwhile: a series is
 // consistent in itself, but puts made during the call may or may not be in
@@ -29,9 +29,8 @@ func (m *Memory) Snapshot(fn SnapshotFunc) error {
 		s.mu.Lock()
 		chunks := s.chunks(sc)
 		s.mu.Unlock()
-		if len(chunks) == 0 {
-			continue
-		}
+		// A series whose points all expired is visited too, without
+		// chunks: its key keeps its place in the first-insertion order.
 		if err := fn(s.id, s.key, chunks); err != nil {
 			return err
 		}
