@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"metricsd/internal/graphite"
 	"metricsd/internal/store"
@@ -99,19 +100,27 @@ func (c storeCounter) Count(context.Context) (int64, error) {
 
 // BenchmarkGraphiteIngest streams b.N Graphite lines over 4 connections
 // into an in-process internal/graphite Receiver and waits until the store
-// holds them all; one op is one point.
+// holds them all; one op is one point. "owned": each connection sends its
+// own keys in order; "spread": every key on every connection, so a key's
+// points arrive slightly out of order.
 func BenchmarkGraphiteIngest(b *testing.B) {
-	st := store.NewMemory()
-	rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{Storage: st, MaxLineLength: 64 << 10})
-	if err != nil {
-		b.Fatal(err)
+	for _, spread := range []bool{false, true} {
+		name := map[bool]string{false: "owned", true: "spread"}[spread]
+		b.Run(name, func(b *testing.B) {
+			st := store.NewMemory()
+			rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{Storage: st, MaxLineLength: 64 << 10})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ln := listen(b)
+			go rcv.Serve(ln)
+			b.Cleanup(func() { rcv.Shutdown(context.Background()) })
+			cfg := testConfig(ln.Addr().String())
+			cfg.Workload, cfg.Connections, cfg.Keys, cfg.Spread = WorkloadGraphite, 4, 1000, spread
+			cfg.Requests, cfg.Duration, cfg.Verify = int64(b.N), 0, storeCounter{st}
+			cfg.Timeout = time.Minute // spread can be slow enough to fill the socket buffers
+			res := runBench(b, cfg)
+			b.ReportMetric(res.OpsPerSecond, "points/s")
+		})
 	}
-	ln := listen(b)
-	go rcv.Serve(ln)
-	b.Cleanup(func() { rcv.Shutdown(context.Background()) })
-	cfg := testConfig(ln.Addr().String())
-	cfg.Workload, cfg.Connections, cfg.Keys = WorkloadGraphite, 4, 1000
-	cfg.Requests, cfg.Duration, cfg.Verify = int64(b.N), 0, storeCounter{st}
-	res := runBench(b, cfg)
-	b.ReportMetric(res.OpsPerSecond, "points/s")
 }
