@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}, []string{"reason"})
 	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "metricsd_request_duration_seconds",
-		Help:    "Time from a parsed request to its answer being buffered, by command.",
+		Help:    "Time from a parsed request to its answer being buffered, by command; one put in 16 is timed.",
 		Buckets: prometheus.ExponentialBuckets(1e-7, 4, 12), // 100 ns .. 0.4 s
 	}, []string{"command"})
 	m := &Metrics{

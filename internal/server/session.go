@@ -38,6 +38,7 @@ type session struct {
 
 	req         protocol.Request
 	writePoints store.VisitFunc // bound once, so a get allocates no closure
+	putSample   uint            // puts so far, to time one in putSampleEvery
 
 	// async is the storage's pipelining interface, when it has one: puts
 	// are submitted without waiting, and their answers written once they
@@ -51,6 +52,10 @@ type asyncStorage interface {
 	Submit(key []byte, p store.Point) (durable.Ticket, error)
 	Wait(t durable.Ticket) error
 }
+
+// putSampleEvery is how many puts a session makes per put it times for
+// the latency histogram.
+const putSampleEvery = 16
 
 // maxPointText bounds a point's text after its key: a space, the longest
 // repr of a float64 (24 bytes), a space, the longest int64 (20) and "\n".
@@ -180,12 +185,22 @@ func (s *session) handle(line []byte) {
 		s.w.WriteString(protocol.ReplyWrongCommand)
 		return
 	}
-	start := time.Now()
 	switch s.req.Command {
 	case protocol.CmdPut:
+		// Timing every put cost 15% of the server under pipelined load
+		// (two clock reads and an Observe for ~0.2 µs of work), so one put
+		// in putSampleEvery is timed: the histogram keeps its shape, and
+		// metricsd_requests_total keeps the exact count.
+		s.putSample++
+		if s.putSample%putSampleEvery != 0 {
+			s.put()
+			return
+		}
+		start := time.Now()
 		s.put()
 		s.m.putSeconds.Observe(time.Since(start).Seconds())
 	case protocol.CmdGet:
+		start := time.Now()
 		s.get()
 		s.m.getSeconds.Observe(time.Since(start).Seconds())
 	}
