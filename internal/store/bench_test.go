@@ -172,3 +172,21 @@ func BenchmarkGetAll(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPutResend measures re-putting points a sealed chunk already
+// holds with the same value, as an agent re-sending its buffer does: the
+// chunk is decoded to compare, but not encoded again.
+func BenchmarkPutResend(b *testing.B) {
+	keys := benchKeyNames(benchKeys)
+	m := NewMemory()
+	load(b, m, keys, benchPoints, valueShapes[0])
+	var stored []Point
+	m.Get(keys[0], func(_ []byte, pts []Point) error { stored = append(stored, pts...); return nil })
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.Put(keys[0], stored[r.IntN(len(stored)-chunkPoints)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

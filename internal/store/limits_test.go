@@ -169,3 +169,27 @@ func TestExpiredKeyKeepsItsPlaceThroughASnapshot(t *testing.T) {
 		}
 	}
 }
+
+func TestResendingASealedPointChangesNothing(t *testing.T) {
+	m := NewMemory()
+	for ts := range int64(3 * chunkPoints) {
+		m.Put([]byte("k"), pt(ts, float64(ts)/4))
+	}
+	s := m.lookup(m.shardOf([]byte("k")), []byte("k"))
+	before := &s.sealed[0].data[0]
+	if err := m.Put([]byte("k"), pt(5, 5.0/4)); err != nil {
+		t.Fatal(err)
+	}
+	if &s.sealed[0].data[0] != before {
+		t.Fatal("re-putting a stored point re-encoded its chunk")
+	}
+	if err := m.Put([]byte("k"), pt(5, 7)); err != nil {
+		t.Fatal(err)
+	}
+	if got := collectKey(t, m, "k")[5]; got != pt(5, 7) {
+		t.Fatalf("after a changed re-put, point 5 = %v", got)
+	}
+	if _, points := m.Stats(); points != 3*chunkPoints {
+		t.Fatalf("points = %d, want %d", points, 3*chunkPoints)
+	}
+}

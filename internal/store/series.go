@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -191,6 +192,11 @@ func (s *series) putSealed(p Point, sc *scratch) (added bool, err error) {
 		return false, fmt.Errorf("store: decode chunk of %q: %w", s.key, err)
 	}
 	j, found := slices.BinarySearchFunc(pts, t, func(q Point, t int64) int { return cmp.Compare(q.Timestamp, t) })
+	if found && math.Float64bits(pts[j].Value) == math.Float64bits(p.Value) {
+		// A put that changes nothing (an agent or a client re-sending
+		// what it sent) must not pay for re-encoding the chunk.
+		return false, nil
+	}
 	if found {
 		pts[j].Value = p.Value
 	} else {
