@@ -109,25 +109,41 @@ func TestMemoryMatchesModel(t *testing.T) {
 		}},
 		{"any timestamp", func(r *rand.Rand, last int64) int64 { return int64(r.Uint64()) }},
 	}
+	engines := []struct {
+		name   string
+		limits Limits
+	}{
+		{"late points buffered", Limits{}},
+		// A point limit makes every put count at once: late points go
+		// straight into their chunks.
+		{"late points direct", Limits{MaxPoints: math.MaxInt64}},
+	}
 	for i, w := range workloads {
-		t.Run(w.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(uint64(i), 99))
-			m, ref := NewMemory(), newReference()
-			keys := []string{"a", "b.c", "cpu.user", "x"}
-			last := map[string]int64{}
-			for batch := range 6 {
-				for range 1500 {
-					key := keys[r.IntN(len(keys))]
-					ts := w.ts(r, last[key])
-					last[key] = max(last[key], ts)
-					v := modelValue(r)
-					mustPut(t, m, key, ts, v)
-					ref.put(key, ts, v)
-				}
-				t.Logf("batch %d: %d points", batch, ref.total())
-				checkAgainst(t, m, ref)
-			}
-		})
+		for _, e := range engines {
+			t.Run(w.name+"/"+e.name, func(t *testing.T) {
+				runModel(t, rand.New(rand.NewPCG(uint64(i), 99)), NewMemoryWith(e.limits), w.ts)
+			})
+		}
+	}
+}
+
+// runModel puts seeded random points into m and a reference model, and
+// compares the two after each batch.
+func runModel(t *testing.T, r *rand.Rand, m *Memory, tsOf func(r *rand.Rand, last int64) int64) {
+	ref := newReference()
+	keys := []string{"a", "b.c", "cpu.user", "x"}
+	last := map[string]int64{}
+	for batch := range 6 {
+		for range 1500 {
+			key := keys[r.IntN(len(keys))]
+			ts := tsOf(r, last[key])
+			last[key] = max(last[key], ts)
+			v := modelValue(r)
+			mustPut(t, m, key, ts, v)
+			ref.put(key, ts, v)
+		}
+		t.Logf("batch %d: %d points", batch, ref.total())
+		checkAgainst(t, m, ref)
 	}
 }
 

@@ -193,3 +193,42 @@ func TestResendingASealedPointChangesNothing(t *testing.T) {
 		t.Fatalf("points = %d, want %d", points, 3*chunkPoints)
 	}
 }
+
+func TestMergePoints(t *testing.T) {
+	tests := []struct {
+		name      string
+		old, late []Point
+		want      []Point
+		added     int
+		changed   bool
+	}{
+		{"into empty", nil, []Point{pt(1, 1)}, []Point{pt(1, 1)}, 1, true},
+		{"before, between, after", []Point{pt(2, 2), pt(4, 4)}, []Point{pt(1, 1), pt(3, 3), pt(5, 5)},
+			[]Point{pt(1, 1), pt(2, 2), pt(3, 3), pt(4, 4), pt(5, 5)}, 3, true},
+		{"late wins", []Point{pt(1, 1), pt(2, 2)}, []Point{pt(2, 9)}, []Point{pt(1, 1), pt(2, 9)}, 0, true},
+		{"same values change nothing", []Point{pt(1, 1), pt(2, 2)}, []Point{pt(1, 1), pt(2, 2)},
+			[]Point{pt(1, 1), pt(2, 2)}, 0, false},
+	}
+	for _, tt := range tests {
+		got, added, changed := mergePoints(nil, tt.old, tt.late)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) || added != tt.added || changed != tt.changed {
+			t.Errorf("%s: mergePoints = %v, %d, %v; want %v, %d, %v", tt.name, got, added, changed, tt.want, tt.added, tt.changed)
+		}
+	}
+}
+
+func TestLatePointsVisibleBeforeTheBufferFills(t *testing.T) {
+	m := NewMemory()
+	for ts := range int64(2 * chunkPoints) {
+		m.Put([]byte("k"), pt(ts*2, 1))
+	}
+	m.Put([]byte("k"), pt(3, 7)) // a new point in the first sealed chunk
+	m.Put([]byte("k"), pt(4, 8)) // a changed one
+	got := collectKey(t, m, "k")
+	if len(got) != 2*chunkPoints+1 || got[2] != pt(3, 7) || got[3] != pt(4, 8) {
+		t.Fatalf("late points not read back: %d points, %v", len(got), got[:5])
+	}
+	if _, points := m.Stats(); points != 2*chunkPoints+1 {
+		t.Fatalf("Stats points = %d, want %d", points, 2*chunkPoints+1)
+	}
+}

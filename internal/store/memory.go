@@ -142,11 +142,11 @@ func (m *Memory) Put(key []byte, p Point) error {
 		}
 	}
 	added, err := m.putInto(s, p, reserved)
-	if reserved && !added {
+	if reserved && added == 0 {
 		m.releasePoint()
 	}
-	if added {
-		sh.points.Add(1)
+	if added > 0 {
+		sh.points.Add(int64(added))
 	}
 	if err == nil && m.limits.Retention > 0 {
 		m.noteTimestamp(p.Timestamp)
@@ -156,21 +156,39 @@ func (m *Memory) Put(key []byte, p Point) error {
 
 // putInto stores p in s. Without a reserved place under MaxPoints only a
 // put that replaces a stored point may go ahead.
-func (m *Memory) putInto(s *series, p Point, reserved bool) (bool, error) {
+func (m *Memory) putInto(s *series, p Point, reserved bool) (int, error) {
 	sp := lazyScratch{list: m.scratch}
 	defer sp.release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !reserved {
+		if err := m.settle(s, sp.get()); err != nil {
+			return 0, err
+		}
 		found, err := s.has(p.Timestamp, sp.get())
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		if !found {
-			return false, m.errPointLimit()
+			return 0, m.errPointLimit()
 		}
 	}
-	return s.put(p, &sp)
+	// Under a point limit every put is counted at once, so late points go
+	// straight into their chunks instead of the buffer.
+	return s.put(p, &sp, m.limits.MaxPoints <= 0)
+}
+
+// settle merges the late points s buffers and counts the points it gained.
+// Every read of s's chunks settles first. s.mu must be held.
+func (m *Memory) settle(s *series, sc *scratch) error {
+	if len(s.late) == 0 {
+		return nil
+	}
+	added, err := s.mergeLate(sc)
+	if added > 0 {
+		m.shardOf(s.key).points.Add(int64(added))
+	}
+	return err
 }
 
 // Get implements Storage.
@@ -201,6 +219,15 @@ func (m *Memory) series() []*series {
 	return m.order[:len(m.order):len(m.order)]
 }
 
+// collect settles s and collects its next batch into sc. s.mu must be
+// held.
+func (m *Memory) collect(s *series, sc *scratch, after int64, first bool) ([]Point, error) {
+	if err := m.settle(s, sc); err != nil {
+		return sc.pts[:0], err
+	}
+	return s.collect(sc.pts[:0], after, first)
+}
+
 // visit streams s to fn in batches of whole chunks, decoded under the
 // series lock and handed to fn without it.
 func (m *Memory) visit(s *series, fn VisitFunc) error {
@@ -209,7 +236,7 @@ func (m *Memory) visit(s *series, fn VisitFunc) error {
 	var after int64
 	for first := true; ; first = false {
 		s.mu.Lock()
-		batch, err := s.collect(sc.pts[:0], after, first)
+		batch, err := m.collect(s, sc, after, first)
 		s.mu.Unlock()
 		sc.pts = batch
 		if err != nil {
@@ -226,13 +253,36 @@ func (m *Memory) visit(s *series, fn VisitFunc) error {
 }
 
 // Stats returns the number of series and of points stored, for the
-// server's self-metrics. It takes no series lock; with puts under way the
-// two counts are each exact at some moment during the call.
+// server's self-metrics. With puts under way the two counts are each exact
+// at some moment during the call. Buffered late points are only counted
+// once merged (whether one is new is known then), so Stats first merges
+// them: one brief lock per series, a few milliseconds per million series.
 func (m *Memory) Stats() (series, points int) {
+	m.settleAll()
 	for i := range m.shards {
 		points += int(m.shards[i].points.Load())
 	}
 	return len(m.series()), points
+}
+
+// settleAll merges the late points of every series that buffers some. A
+// failed merge keeps its points buffered; the next read of that series
+// reports it.
+func (m *Memory) settleAll() {
+	var sc *scratch
+	for _, s := range m.series() {
+		s.mu.Lock()
+		if len(s.late) > 0 {
+			if sc == nil {
+				sc = m.scratch.get()
+			}
+			_ = m.settle(s, sc) // a failed merge keeps its points: the next read reports it
+		}
+		s.mu.Unlock()
+	}
+	if sc != nil {
+		m.scratch.put(sc)
+	}
 }
 
 // Keys visits every key in first-insertion order, without its points. key

@@ -27,7 +27,10 @@ func (m *Memory) DropExpired() (int, error) {
 	total := 0
 	for _, s := range m.series() {
 		s.mu.Lock()
-		n, err := s.dropBefore(cut, sc)
+		n, err := 0, m.settle(s, sc)
+		if err == nil {
+			n, err = s.dropBefore(cut, sc)
+		}
 		s.mu.Unlock()
 		if n > 0 {
 			m.shardOf(s.key).points.Add(-int64(n))

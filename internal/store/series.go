@@ -44,6 +44,7 @@ type series struct {
 	key    []byte // immutable after creation, shared with visitors
 	sealed []sealedChunk
 	head   chunkenc.Appender
+	late   []Point // points for sealed chunks, not yet merged (see addLate)
 }
 
 // scratch is the working space of the operations that decode a chunk
@@ -51,6 +52,7 @@ type series struct {
 // that they allocate nothing of their own.
 type scratch struct {
 	pts    []Point
+	merged []Point // mergeLate's output
 	enc    chunkenc.Encoder
 	buf    []byte
 	chunks [][]byte // Snapshot's chunk list
@@ -110,13 +112,34 @@ func (s *series) inHead(t int64) bool {
 	return len(s.sealed) == 0 || t > s.sealed[len(s.sealed)-1].maxT
 }
 
-// put stores p, replacing a point at the same timestamp, and reports
-// whether the series gained a point.
-func (s *series) put(p Point, sp *lazyScratch) (added bool, err error) {
+// put stores p, replacing a point at the same timestamp, and returns how
+// many points the series gained: 0 or 1, or more when buffered late points
+// were merged. With buffer unset, a point for a sealed chunk goes straight
+// into it, so that the count is exact at once (the point limit needs it).
+func (s *series) put(p Point, sp *lazyScratch, buffer bool) (int, error) {
 	t := p.Timestamp
-	if !s.inHead(t) {
-		return s.putSealed(p, sp.get())
+	if buffer && s.isLate(t) {
+		return s.addLate(p, sp)
 	}
+	if !s.inHead(t) {
+		added, err := s.putSealed(p, sp.get())
+		return b2i(added), err
+	}
+	added, err := s.putHead(p, sp)
+	return b2i(added), err
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// putHead stores p, which is after every sealed point, in the head, and
+// seals the head when it is full.
+func (s *series) putHead(p Point, sp *lazyScratch) (added bool, err error) {
+	t := p.Timestamp
 	switch {
 	case s.head.Len() == 0 || t > s.head.LastTimestamp():
 		if err := s.head.Append(t, p.Value); err != nil {

@@ -27,8 +27,12 @@ func (m *Memory) Snapshot(fn SnapshotFunc) error {
 	defer m.scratch.put(sc)
 	for _, s := range m.series() {
 		s.mu.Lock()
+		err := m.settle(s, sc)
 		chunks := s.chunks(sc)
 		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
 		// A series whose points all expired is visited too, without
 		// chunks: its key keeps its place in the first-insertion order.
 		if err := fn(s.id, s.key, chunks); err != nil {
