@@ -5,14 +5,14 @@
 # their speed is not asserted here). Needs Go and python3; Go modules and
 # tools come from the module proxy, pinned in go.mod.
 #
-# FUZZEXECS (default 200000) sets how many inputs each fuzz target runs. A
-# count, not a duration: Go 1.26's fuzz coordinator can fail a run whose
-# -fuzztime deadline expires while a worker is busy ("context deadline
-# exceeded", no crasher; golang/go#75804), and a count has no deadline.
+# FUZZTIME (default 10s) sets how long each fuzz target runs. Go 1.26's fuzz
+# coordinator can fail a run whose -fuzztime ends while a worker is busy
+# ("context deadline exceeded" with no failing input; golang/go#75804): such
+# a run counts as passed, while any run that writes a failing input fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-fuzzexecs=${FUZZEXECS:-200000}
+fuzztime=${FUZZTIME:-10s}
 passed=0
 failed=0
 failures=()
@@ -35,13 +35,26 @@ gofmt_clean() {
 	[ -z "$out" ] || { echo "gofmt would change:"; echo "$out"; return 1; }
 }
 
+# fuzz_one PKG TARGET runs one fuzz target for $fuzztime.
+fuzz_one() {
+	local out rc
+	echo "fuzz $1 $2 for $fuzztime"
+	out=$(go test -run=NONE -fuzz="^$2\$" -fuzztime="$fuzztime" -fuzzminimizetime=1000x "$1" 2>&1)
+	rc=$?
+	echo "$out" | tail -n 4
+	if [ $rc -ne 0 ] && grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
+		echo "fuzz $2: the coordinator's deadline race (golang/go#75804), no failing input: passed"
+		return 0
+	fi
+	return $rc
+}
+
 fuzz_all() {
 	local pkg target ok=0
 	# Each line of `go test -list` that starts with Fuzz names a target.
 	for pkg in $(go list ./...); do
 		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-			echo "fuzz $pkg $target for $fuzzexecs inputs"
-			go test -run=NONE -fuzz="^${target}\$" -fuzztime="${fuzzexecs}x" -fuzzminimizetime=1000x "$pkg" || ok=1
+			fuzz_one "$pkg" "$target" || ok=1
 		done
 	done
 	return $ok
