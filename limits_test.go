@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 )
 
 // serveFor runs a server with cfg on 127.0.0.1:0 until the test ends and
@@ -22,21 +23,7 @@ func serveFor(t *testing.T, cfg Config) string {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-served
-	})
-	return ln.Addr().String()
+	return testnet.Serve(t, srv, nil)
 }
 
 // session sends lines one at a time and returns each answer.

@@ -13,6 +13,7 @@ import (
 
 	"metricsd"
 	"metricsd/client"
+	"metricsd/internal/testnet"
 )
 
 // startServer runs a real metricsd server on 127.0.0.1:0 until the test
@@ -23,23 +24,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return testnet.Serve(t, srv, nil)
 }
 
 // dialServer connects a client to addr, closed when the test ends.

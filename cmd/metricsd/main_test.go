@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"metricsd"
+	"metricsd/internal/testnet"
 )
 
 // testTimeout bounds anything a test waits for.
@@ -38,21 +39,7 @@ func startServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		srv.Shutdown(ctx)
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	return testnet.Serve(t, srv, nil)
 }
 
 // freeAddr returns an address on 127.0.0.1 where nothing listens.

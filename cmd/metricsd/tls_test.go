@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
-	"net"
 	"testing"
 	"time"
 
 	"metricsd"
 	"metricsd/internal/testcerts"
+	"metricsd/internal/testnet"
 )
 
 // startTLSServer serves mutual TLS on 127.0.0.1:0 with files from a fresh
@@ -30,17 +29,7 @@ func startTLSServer(t *testing.T) (string, testcerts.Files) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return ln.Addr().String(), files
+	return testnet.Serve(t, srv, nil), files
 }
 
 func TestPutGetOverMutualTLS(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -34,7 +35,6 @@ type testReceiver struct {
 	addr  string
 	store *store.Memory
 	reg   *prometheus.Registry
-	done  chan error
 }
 
 // startReceiver serves cfg (with a fresh memory store, registry and fixed
@@ -58,34 +58,13 @@ func startReceiver(t *testing.T, cfg ReceiverConfig) *testReceiver {
 	if err != nil {
 		t.Fatalf("NewReceiver: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	tr := &testReceiver{rcv: rcv, addr: ln.Addr().String(), store: st, reg: reg, done: make(chan error, 1)}
-	go func() { tr.done <- rcv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := rcv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-tr.done; !errors.Is(err, ErrReceiverClosed) {
-			t.Errorf("Serve returned %v, want ErrReceiverClosed", err)
-		}
-	})
-	return tr
+	addr := testnet.Serve(t, rcv, ErrReceiverClosed)
+	return &testReceiver{rcv: rcv, addr: addr, store: st, reg: reg}
 }
 
 func (tr *testReceiver) dial(t *testing.T) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", tr.addr, testTimeout)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return c
+	return testnet.Dial(t, tr.addr)
 }
 
 // send writes each chunk in its own Write, then closes the connection and
@@ -97,7 +76,7 @@ func (tr *testReceiver) send(t *testing.T, chunks ...string) {
 	c := tr.dial(t)
 	// Wait for the session to start, so that "open back to 0" below means
 	// this connection ended rather than that it was not yet accepted.
-	waitFor(t, "connection accepted", func() bool {
+	testnet.WaitFor(t, "connection accepted", func() bool {
 		return testutil.ToFloat64(tr.rcv.metrics.connections) > before
 	})
 	for _, ch := range chunks {
@@ -106,19 +85,7 @@ func (tr *testReceiver) send(t *testing.T, chunks ...string) {
 		}
 	}
 	c.Close()
-	waitFor(t, "connection handled", func() bool { return testutil.ToFloat64(tr.rcv.metrics.open) == 0 })
-}
-
-// waitFor polls cond until it holds or testTimeout passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval, not a wait for an event
-	}
+	testnet.WaitFor(t, "connection handled", func() bool { return testutil.ToFloat64(tr.rcv.metrics.open) == 0 })
 }
 
 // points returns the stored points of key as "value@ts" strings.
@@ -261,7 +228,7 @@ func TestReceiverConcurrentAgents(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	waitFor(t, "all lines stored", func() bool {
+	testnet.WaitFor(t, "all lines stored", func() bool {
 		return testutil.ToFloat64(tr.rcv.metrics.stored) == agents*lines
 	})
 	for a := range agents {
@@ -287,7 +254,7 @@ func TestReceiverCountsStorageRefusals(t *testing.T) {
 func TestReceiverMaxConns(t *testing.T) {
 	tr := startReceiver(t, ReceiverConfig{MaxConns: 1})
 	first := tr.dial(t)
-	waitFor(t, "first connection open", func() bool { return testutil.ToFloat64(tr.rcv.metrics.open) == 1 })
+	testnet.WaitFor(t, "first connection open", func() bool { return testutil.ToFloat64(tr.rcv.metrics.open) == 1 })
 	second := tr.dial(t)
 	if _, err := io.Copy(io.Discard, second); err != nil {
 		t.Fatalf("second connection: %v (want closed by the receiver)", err)
@@ -297,7 +264,7 @@ func TestReceiverMaxConns(t *testing.T) {
 	}
 	io.WriteString(first, "still.works 1 1\n")
 	first.Close()
-	waitFor(t, "line stored", func() bool { return len(points(t, tr.store, "still.works")) == 1 })
+	testnet.WaitFor(t, "line stored", func() bool { return len(points(t, tr.store, "still.works")) == 1 })
 }
 
 func TestReceiverIdleTimeout(t *testing.T) {
@@ -332,7 +299,7 @@ func TestReceiverShutdownStoresBufferedLines(t *testing.T) {
 	}
 	defer c.Close()
 	io.WriteString(c, "kept 1 1\n")
-	waitFor(t, "line stored", func() bool { return len(points(t, st, "kept")) == 1 })
+	testnet.WaitFor(t, "line stored", func() bool { return len(points(t, st, "kept")) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if err := rcv.Shutdown(ctx); err != nil {

@@ -18,19 +18,8 @@ import (
 
 	"metricsd/internal/store"
 	"metricsd/internal/testcerts"
+	"metricsd/internal/testnet"
 )
-
-// waitFor polls cond until it holds or testTimeout passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval, not a wait for an event
-	}
-}
 
 // closedBy returns how many sessions ended for reason.
 func closedBy(m *Metrics, reason string) float64 {
@@ -106,7 +95,7 @@ func TestNonReadingClientDroppedAfterWriteTimeout(t *testing.T) {
 			t.Fatalf("other client got %q", got)
 		}
 	}
-	waitFor(t, "the hog to be dropped", func() bool { return closedBy(m, closeWriteTimeout) == 1 })
+	testnet.WaitFor(t, "the hog to be dropped", func() bool { return closedBy(m, closeWriteTimeout) == 1 })
 	expectClosed(t, hog)
 }
 
@@ -140,7 +129,7 @@ func TestSlowlorisDropped(t *testing.T) {
 	if got := exchange(t, c, bufio.NewReader(c), "put ok 1 1\n", 1); got != "ok\n\n" {
 		t.Fatalf("answered %q", got)
 	}
-	waitFor(t, "every slow connection to be dropped", func() bool { return closedBy(m, closeReadTimeout) == conns })
+	testnet.WaitFor(t, "every slow connection to be dropped", func() bool { return closedBy(m, closeReadTimeout) == conns })
 	close(stop)
 	wg.Wait()
 }
@@ -204,7 +193,7 @@ func TestMaxConns(t *testing.T) {
 	}
 	// Once one leaves, a new connection is served.
 	conns[9].Close()
-	waitFor(t, "the closed session to be released", func() bool { return testutil.ToFloat64(m.connsOpen) == 9 })
+	testnet.WaitFor(t, "the closed session to be released", func() bool { return testutil.ToFloat64(m.connsOpen) == 9 })
 	c := ts.dial(t)
 	if got := exchange(t, c, bufio.NewReader(c), "get nothing\n", 1); got != "ok\n\n" {
 		t.Fatalf("new connection after a slot freed answered %q", got)
@@ -236,7 +225,7 @@ func TestManyClientsNoErrorsNoLeaks(t *testing.T) {
 	if total != clients*rounds {
 		t.Fatalf("store holds %d points, want %d", total, clients*rounds)
 	}
-	waitFor(t, "session goroutines to end", func() bool { return runtime.NumGoroutine() <= before+5 })
+	testnet.WaitFor(t, "session goroutines to end", func() bool { return runtime.NumGoroutine() <= before+5 })
 }
 
 // putAndReadBack puts rounds points under a key of its own, reading each
@@ -297,7 +286,7 @@ func TestAbruptDisconnects(t *testing.T) {
 		t.Fatalf("after abrupt disconnects answered %q", got)
 	}
 	c.Close()
-	waitFor(t, "sessions to end", func() bool { return runtime.NumGoroutine() <= before+5 })
+	testnet.WaitFor(t, "sessions to end", func() bool { return runtime.NumGoroutine() <= before+5 })
 }
 
 func TestTLS(t *testing.T) {
@@ -352,5 +341,5 @@ func TestTLS(t *testing.T) {
 		io.WriteString(c, "put p 1 1\n")
 		expectClosed(t, c)
 	})
-	waitFor(t, "failed handshakes to be counted", func() bool { return closedBy(m, closeTLS) >= 2 })
+	testnet.WaitFor(t, "failed handshakes to be counted", func() bool { return closedBy(m, closeTLS) >= 2 })
 }

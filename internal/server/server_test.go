@@ -13,17 +13,17 @@ import (
 	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 )
 
 // testTimeout bounds every wait in these tests, so a bug fails instead of
 // hanging the suite.
-const testTimeout = 10 * time.Second
+const testTimeout = testnet.Timeout
 
 type testServer struct {
 	srv   *Server
 	addr  string
 	store *store.Memory
-	done  chan error
 }
 
 func startServer(t *testing.T, maxLine int) *testServer {
@@ -44,34 +44,12 @@ func startWith(t *testing.T, cfg Config) *testServer {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ts := &testServer{srv: srv, addr: ln.Addr().String(), store: st, done: make(chan error, 1)}
-	go func() { ts.done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-ts.done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return ts
+	return &testServer{srv: srv, addr: testnet.Serve(t, srv, ErrServerClosed), store: st}
 }
 
 func (ts *testServer) dial(t *testing.T) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", ts.addr, testTimeout)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return c
+	return testnet.Dial(t, ts.addr)
 }
 
 // readResponses reads exactly n responses (each ends at the first "\n\n").

@@ -14,24 +14,14 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"metricsd/internal/testnet"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testTimeout bounds every wait, so that a bug fails instead of hanging.
 const testTimeout = 10 * time.Second
-
-// waitFor polls cond until it holds or testTimeout passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval, not a wait for an event
-	}
-}
 
 // echoSession echoes its connection until EOF or Interrupt. With
 // ignoreInterrupt it reads on regardless, like a session stuck on a client,
@@ -60,7 +50,6 @@ func (s *echoSession) Close() error { return s.conn.Close() }
 type harness struct {
 	g          *Group
 	addr       string
-	served     chan error
 	open       atomic.Int32 // kept by Started and Ended
 	refused    atomic.Int32
 	interrupts atomic.Int32
@@ -70,7 +59,7 @@ type harness struct {
 // filled in) until the test ends.
 func start(t *testing.T, cfg Config, ignoreInterrupt bool) *harness {
 	t.Helper()
-	h := &harness{served: make(chan error, 1)}
+	h := &harness{}
 	cfg.NewSession = func(c net.Conn) Session {
 		return &echoSession{conn: c, ignoreInterrupt: ignoreInterrupt, interrupts: &h.interrupts}
 	}
@@ -81,34 +70,13 @@ func start(t *testing.T, cfg Config, ignoreInterrupt bool) *harness {
 	cfg.Started = func() { h.open.Add(1) }
 	cfg.Ended = func() { h.open.Add(-1) }
 	h.g = New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.addr = ln.Addr().String()
-	go func() { h.served <- h.g.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := h.g.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-h.served; !errors.Is(err, ErrClosed) {
-			t.Errorf("Serve = %v, want ErrClosed", err)
-		}
-	})
+	h.addr = testnet.Serve(t, h.g, ErrClosed)
 	return h
 }
 
 func (h *harness) dial(t *testing.T) net.Conn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", h.addr, testTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(testTimeout))
-	t.Cleanup(func() { c.Close() })
-	return c
+	return testnet.Dial(t, h.addr)
 }
 
 // echo checks that c is served: what it writes comes back.
@@ -132,7 +100,7 @@ func TestServeRunsSessions(t *testing.T) {
 		t.Errorf("Len = %d, want 2", n)
 	}
 	a.Close()
-	waitFor(t, "a's session to end", func() bool { return h.open.Load() == 1 })
+	testnet.WaitFor(t, "a's session to end", func() bool { return h.open.Load() == 1 })
 	if n := h.g.Len(); n != 1 {
 		t.Errorf("Len after a left = %d, want 1 (Ended must follow the release)", n)
 	}
@@ -155,7 +123,7 @@ func TestMaxConns(t *testing.T) {
 	}
 	// A slot given back (open drops only after that) serves a new client.
 	a.Close()
-	waitFor(t, "a's slot to be released", func() bool { return h.open.Load() == 1 })
+	testnet.WaitFor(t, "a's slot to be released", func() bool { return h.open.Load() == 1 })
 	echo(t, h.dial(t), "c")
 }
 
