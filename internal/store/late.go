@@ -14,8 +14,8 @@ import (
 // chunks before merging them. A put into a sealed chunk costs a decode and
 // an encode of 256 points (~9 µs); buffering turns that into one merge per
 // chunk per lateCap puts, which keeps agents whose connections interleave
-// one series (or that re-send an hour of data) at in-order speed. 64 points
-// are 1 KiB, held only by series that receive late points.
+// one series (or that re-send an hour of data) at in-order speed. The
+// buffer (at most 1 KiB) exists only while a series has late points.
 const lateCap = 64
 
 // isLate reports whether a point at t would not append to the series: it
@@ -37,9 +37,6 @@ func (s *series) addLate(p Point, sp *lazyScratch) (int, error) {
 	if found {
 		s.late[i].Value = p.Value
 		return 0, nil
-	}
-	if s.late == nil {
-		s.late = make([]Point, 0, lateCap)
 	}
 	s.late = slices.Insert(s.late, i, p)
 	if len(s.late) < lateCap {
@@ -77,7 +74,9 @@ func (s *series) mergeLate(sc *scratch) (added int, err error) {
 		}
 		late = late[k:]
 	}
-	s.late = s.late[:0]
+	// The buffer goes with its points: a series holds late-point memory
+	// only while it has late points, not for ever after its first one.
+	s.late = nil
 	return added, nil
 }
 
