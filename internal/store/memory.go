@@ -78,11 +78,9 @@ func (m *Memory) lookup(sh *shard, key []byte) *series {
 }
 
 // seriesFor returns the series of key, creating it (and copying key, the
-// only copy a put makes) when it is new.
+// only copy a put makes) unless another put created it since the caller's
+// lookup found nothing.
 func (m *Memory) seriesFor(sh *shard, key []byte) (*series, error) {
-	if s := m.lookup(sh, key); s != nil {
-		return s, nil
-	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if s := sh.series[string(key)]; s != nil {
