@@ -6,19 +6,26 @@ import (
 	"testing"
 )
 
-func benchmarkParse(b *testing.B, line string) {
+func benchmarkParse(b *testing.B, line string) { benchmarkParseWith(b, Parse, line) }
+
+func benchmarkParseWith(b *testing.B, parse func([]byte, *Request) error, line string) {
 	buf := []byte(line)
 	var req Request
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Parse(buf, &req); err != nil {
+		if err := parse(buf, &req); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkParsePut(b *testing.B) { benchmarkParse(b, "put palm.cpu 23.45 1503319740\n") }
+
+// BenchmarkParsePutGeneral is BenchmarkParsePut without the put fast path.
+func BenchmarkParsePutGeneral(b *testing.B) {
+	benchmarkParseWith(b, parseGeneral, "put palm.cpu 23.45 1503319740\n")
+}
 func BenchmarkParseGet(b *testing.B) { benchmarkParse(b, "get palm.cpu\n") }
 
 // BenchmarkParsePutUnicode takes the slow path: a non-ASCII key and

@@ -44,6 +44,15 @@ type Request struct {
 // float64 range): tokens go into an array on the stack and req.Key points
 // into line.
 func Parse(line []byte, req *Request) error {
+	if parsePutFast(line, req) {
+		return nil
+	}
+	return parseGeneral(line, req)
+}
+
+// parseGeneral is Parse for every line: the put fast path's shape and all
+// the others.
+func parseGeneral(line []byte, req *Request) error {
 	*req = Request{}
 	var toks [maxTokens][]byte
 	n, err := Split(line, toks[:])
