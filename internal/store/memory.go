@@ -49,7 +49,6 @@ type shard struct {
 type shardState struct {
 	mu     sync.RWMutex
 	series map[string]*series
-	points atomic.Int64 // points stored in this shard's series
 }
 
 // NewMemory returns an empty in-memory engine.
@@ -143,9 +142,6 @@ func (m *Memory) Put(key []byte, p Point) error {
 	if reserved && added == 0 {
 		m.releasePoint()
 	}
-	if added > 0 {
-		sh.points.Add(int64(added))
-	}
 	if err == nil && m.limits.Retention > 0 {
 		m.noteTimestamp(p.Timestamp)
 	}
@@ -173,7 +169,9 @@ func (m *Memory) putInto(s *series, p Point, reserved bool) (int, error) {
 	}
 	// Under a point limit every put is counted at once, so late points go
 	// straight into their chunks instead of the buffer.
-	return s.put(p, &sp, m.limits.MaxPoints <= 0)
+	added, err := s.put(p, &sp, m.limits.MaxPoints <= 0)
+	s.points += added
+	return added, err
 }
 
 // settle merges the late points s buffers and counts the points it gained.
@@ -183,9 +181,7 @@ func (m *Memory) settle(s *series, sc *scratch) error {
 		return nil
 	}
 	added, err := s.mergeLate(sc)
-	if added > 0 {
-		m.shardOf(s.key).points.Add(int64(added))
-	}
+	s.points += added
 	return err
 }
 
@@ -251,24 +247,14 @@ func (m *Memory) visit(s *series, fn VisitFunc) error {
 }
 
 // Stats returns the number of series and of points stored, for the
-// server's self-metrics. With puts under way the two counts are each exact
-// at some moment during the call. Buffered late points are only counted
-// once merged (whether one is new is known then), so Stats first merges
-// them: one brief lock per series, a few milliseconds per million series.
+// server's self-metrics: one brief lock per series, a few milliseconds per
+// million series. With puts under way each series' count is exact at the
+// moment Stats reads it. Buffered late points are only counted once merged
+// (whether one is new is known then), so Stats merges them first.
 func (m *Memory) Stats() (series, points int) {
-	m.settleAll()
-	for i := range m.shards {
-		points += int(m.shards[i].points.Load())
-	}
-	return len(m.series()), points
-}
-
-// settleAll merges the late points of every series that buffers some. A
-// failed merge keeps its points buffered; the next read of that series
-// reports it.
-func (m *Memory) settleAll() {
+	all := m.series()
 	var sc *scratch
-	for _, s := range m.series() {
+	for _, s := range all {
 		s.mu.Lock()
 		if len(s.late) > 0 {
 			if sc == nil {
@@ -276,11 +262,13 @@ func (m *Memory) settleAll() {
 			}
 			_ = m.settle(s, sc) // a failed merge keeps its points: the next read reports it
 		}
+		points += s.points
 		s.mu.Unlock()
 	}
 	if sc != nil {
 		m.scratch.put(sc)
 	}
+	return len(all), points
 }
 
 // Keys visits every key in first-insertion order, without its points. key

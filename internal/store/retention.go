@@ -31,9 +31,9 @@ func (m *Memory) DropExpired() (int, error) {
 		if err == nil {
 			n, err = s.dropBefore(cut, sc)
 		}
+		s.points -= n
 		s.mu.Unlock()
 		if n > 0 {
-			m.shardOf(s.key).points.Add(-int64(n))
 			if m.limits.MaxPoints > 0 {
 				m.total.Add(-int64(n))
 			}

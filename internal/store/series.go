@@ -45,6 +45,10 @@ type series struct {
 	sealed []sealedChunk
 	head   chunkenc.Appender
 	late   []Point // points for sealed chunks, not yet merged (see addLate)
+	// points counts the points stored, late ones once merged. It lives
+	// under mu rather than in a shared atomic: a per-put atomic add on a
+	// shard-wide counter was 4 % of the server's CPU under pipelined puts.
+	points int
 }
 
 // scratch is the working space of the operations that decode a chunk

@@ -74,6 +74,7 @@ func (m *Memory) LoadSeries(id uint64, key []byte, chunks [][]byte) error {
 	if err != nil {
 		return fmt.Errorf("store: load series %d %q: %w", id, key, err)
 	}
+	s.points = points
 	sh := m.shardOf(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -83,7 +84,6 @@ func (m *Memory) LoadSeries(id uint64, key []byte, chunks [][]byte) error {
 	if err := m.create(sh, s, id); err != nil {
 		return err
 	}
-	sh.points.Add(int64(points))
 	if m.limits.MaxPoints > 0 {
 		m.total.Add(int64(points))
 	}
