@@ -51,10 +51,11 @@ var errLongLine = errors.New("response line longer than the read buffer")
 // Reader parses responses (status line, payload lines, empty line) from a
 // stream, in place from its buffer. It allocates nothing after NewReader.
 type Reader struct {
-	src  io.Reader
-	buf  []byte
-	r, w int
-	n    int64 // bytes consumed
+	src   io.Reader
+	buf   []byte
+	r, w  int
+	n     int64 // bytes consumed
+	fills int64 // reads that returned data
 }
 
 // NewReader reads responses from src.
@@ -64,6 +65,10 @@ func NewReader(src io.Reader) *Reader {
 
 // BytesRead is how many bytes of responses have been consumed.
 func (rd *Reader) BytesRead() int64 { return rd.n }
+
+// Fills is how many reads from the stream returned data: an answer
+// returned by Next arrived with the read Fills counts after the call.
+func (rd *Reader) Fills() int64 { return rd.fills }
 
 // Next reads one whole response and judges it against exp. It returns an
 // error only when the stream fails (the connection must then be dropped):
@@ -180,6 +185,7 @@ func (rd *Reader) fill() error {
 	n, err := rd.src.Read(rd.buf[rd.w:])
 	rd.w += n
 	if n > 0 {
+		rd.fills++
 		return nil
 	}
 	if err == nil {

@@ -126,3 +126,27 @@ func FuzzReader(f *testing.F) {
 		t.Fatal("more answers than bytes")
 	})
 }
+
+// TestReaderFills checks the count the generator times answers by: the
+// answers that arrived in one read share it.
+func TestReaderFills(t *testing.T) {
+	tests := []struct {
+		name string
+		src  io.Reader
+		want []int64 // Fills after each of three answers
+	}{
+		{"one read", strings.NewReader("ok\n\nok\n\nok\n\n"), []int64{1, 1, 1}},
+		{"a read per byte", iotest.OneByteReader(strings.NewReader("ok\n\nok\n\nok\n\n")), []int64{4, 8, 12}},
+	}
+	for _, tt := range tests {
+		rd := NewReader(tt.src)
+		for i, want := range tt.want {
+			if _, err := rd.Next(Expect{}); err != nil {
+				t.Fatalf("%s: answer %d: %v", tt.name, i, err)
+			}
+			if got := rd.Fills(); got != want {
+				t.Errorf("%s: Fills after answer %d = %d, want %d", tt.name, i, got, want)
+			}
+		}
+	}
+}

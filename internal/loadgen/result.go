@@ -56,6 +56,8 @@ type Latency struct {
 	P999 float64 `json:"p99_9"`
 	Max  float64 `json:"max"`
 	Mean float64 `json:"mean"`
+	// Samples is how many answers were timed: every answered request.
+	Samples int64 `json:"samples"`
 }
 
 // GraphiteResult is the confirmation of a Graphite run.

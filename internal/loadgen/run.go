@@ -200,12 +200,13 @@ func (r *runner) result(elapsed time.Duration) Result {
 func summarize(h *hdrhistogram.Histogram, maxLat time.Duration) *Latency {
 	us := func(ns int64) float64 { return float64(min(ns, int64(maxLat))) / 1e3 }
 	return &Latency{
-		P50:  us(h.ValueAtQuantile(50)),
-		P90:  us(h.ValueAtQuantile(90)),
-		P99:  us(h.ValueAtQuantile(99)),
-		P999: us(h.ValueAtQuantile(99.9)),
-		Max:  us(int64(maxLat)),
-		Mean: h.Mean() / 1e3,
+		P50:     us(h.ValueAtQuantile(50)),
+		P90:     us(h.ValueAtQuantile(90)),
+		P99:     us(h.ValueAtQuantile(99)),
+		P999:    us(h.ValueAtQuantile(99.9)),
+		Max:     us(int64(maxLat)),
+		Mean:    h.Mean() / 1e3,
+		Samples: h.TotalCount(),
 	}
 }
 

@@ -60,7 +60,10 @@ func TestRunAgainstServer(t *testing.T) {
 				t.Fatalf("requests %d ok %d errors %+v, want %d, all ok", res.Requests, res.OK, res.Errors, tc.requests)
 			}
 			if res.Latency == nil || res.Latency.P50 <= 0 || res.Latency.Max < res.Latency.P999 {
-				t.Errorf("latency %+v: want positive, ordered percentiles", res.Latency)
+				t.Fatalf("latency %+v: want positive, ordered percentiles", res.Latency)
+			}
+			if res.Latency.Samples != tc.requests {
+				t.Errorf("%d latencies recorded, want one per request (%d)", res.Latency.Samples, tc.requests)
 			}
 			stored := countStored(t, st)
 			if tc.wantPoints == nil {
