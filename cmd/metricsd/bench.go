@@ -58,7 +58,7 @@ func newBenchFlagSet(cfg *loadgen.Config, bf *benchFlags) *flag.FlagSet {
 	fs.IntVar(&cfg.Pipeline, "P", cfg.Pipeline, "pipeline `depth`: requests in flight per connection (1 = wait for each answer)")
 	fs.Int64Var(&cfg.Requests, "n", cfg.Requests, "total `requests` (0 = until --duration)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "stop after this long (0 = after -n requests)")
-	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on dialling and on each window's I/O")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "bound on dialling and on each window's I/O (a hung window fails after 1 to 1.5 × this)")
 	fs.IntVar(&cfg.Keys, "keys", cfg.Keys, "distinct `keys`")
 	fs.StringVar(&cfg.KeyPrefix, "key-prefix", cfg.KeyPrefix, "keys are `prefix` + zero-padded index")
 	fs.BoolVar(&cfg.Spread, "spread", false,
