@@ -68,13 +68,24 @@ func BenchmarkAppendFloat(b *testing.B) {
 }
 
 func BenchmarkAppendPoint(b *testing.B) {
+	benchmarkAppendPoint(b, func(dst, key []byte, v float64, ts int64) []byte { return AppendPoint(dst, key, v, ts) })
+}
+
+// BenchmarkPointFormatter is BenchmarkAppendPoint as a get's answer
+// formats: one formatter, timestamps a second apart.
+func BenchmarkPointFormatter(b *testing.B) {
+	var f PointFormatter
+	benchmarkAppendPoint(b, f.Append)
+}
+
+func benchmarkAppendPoint(b *testing.B, appendPoint func(dst, key []byte, v float64, ts int64) []byte) {
 	vals := twoDecimalValues(1024)
 	key := []byte("palm.cpu")
 	buf := make([]byte, 0, 64)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		buf = AppendPoint(buf[:0], key, vals[i&1023], 1503319740+int64(i))
+		buf = appendPoint(buf[:0], key, vals[i&1023], 1503319740+int64(i))
 		i++
 	}
 	b.SetBytes(int64(len(buf)))

@@ -168,3 +168,50 @@ func TestAppendAllocs(t *testing.T) {
 		t.Errorf("AppendError allocates %v times, want 0", n)
 	}
 }
+
+// TestPointFormatter runs sequences of timestamps through one formatter:
+// every line must be AppendPoint's.
+func TestPointFormatter(t *testing.T) {
+	tests := []struct {
+		name string
+		ts   []int64
+	}{
+		{"step 1 across carries", []int64{1503319738, 1503319739, 1503319740, 1503319741, 1503319799, 1503319800}},
+		{"step 10 and 60", []int64{0, 10, 20, 80, 140, 999, 1000, 1060}},
+		{"gaining digits", []int64{8, 9, 10, 99, 100, 999999, 1000000}},
+		{"same twice", []int64{5, 5, 5}},
+		{"backwards", []int64{100, 99, 50, 49}},
+		{"negative", []int64{-11, -10, -1, 0, 1}},
+		{"huge steps", []int64{1, 1_000_002, 1 << 62, math.MaxInt64, math.MinInt64, 0}},
+		{"past the step limit", []int64{1, maxTimestampStep + 1, 2*maxTimestampStep + 2, 2*maxTimestampStep + 3}},
+	}
+	key := []byte("k")
+	for _, tt := range tests {
+		var f PointFormatter
+		for _, ts := range tt.ts {
+			if got, want := string(f.Append(nil, key, 1.5, ts)), string(AppendPoint(nil, key, 1.5, ts)); got != want {
+				t.Errorf("%s: Append(%d) = %q, want %q", tt.name, ts, got, want)
+			}
+		}
+	}
+}
+
+func FuzzPointFormatter(f *testing.F) {
+	f.Add(int64(1503319740), uint16(1), uint8(10))
+	f.Add(int64(999), uint16(1), uint8(3))
+	f.Add(int64(-5), uint16(7), uint8(4))
+	f.Fuzz(func(t *testing.T, start int64, step uint16, n uint8) {
+		var pf PointFormatter
+		ts := start
+		for range n {
+			want := strconv.AppendInt(nil, ts, 10)
+			if got := pf.appendTimestamp(nil, ts); string(got) != string(want) {
+				t.Fatalf("timestamp %d formatted %q, want %q", ts, got, want)
+			}
+			if ts > math.MaxInt64-int64(step) {
+				return
+			}
+			ts += int64(step)
+		}
+	})
+}

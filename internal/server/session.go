@@ -38,8 +38,9 @@ type session struct {
 
 	req         protocol.Request
 	writePoints store.VisitFunc // bound once, so a get allocates no closure
-	putSample   uint            // puts so far, to time one in putSampleEvery
-	putsOK      int             // puts answered ok since the counter was last updated
+	points      protocol.PointFormatter
+	putSample   uint // puts so far, to time one in putSampleEvery
+	putsOK      int  // puts answered ok since the counter was last updated
 
 	// async is the storage's pipelining interface, when it has one: puts
 	// are submitted without waiting, and their answers written once they
@@ -304,7 +305,7 @@ func (s *session) appendPoints(key []byte, points []store.Point) error {
 				return err
 			}
 		}
-		buf := protocol.AppendPoint(s.w.AvailableBuffer(), key, p.Value, p.Timestamp)
+		buf := s.points.Append(s.w.AvailableBuffer(), key, p.Value, p.Timestamp)
 		if _, err := s.w.Write(buf); err != nil {
 			return err
 		}
