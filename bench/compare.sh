@@ -123,7 +123,7 @@ have_vm() { command -v victoria-metrics >/dev/null; }
 bench() {
 	local row=$1 server=$2 out=$work/bench.json
 	shift 2
-	if ! "$bin" bench --json --duration "$DUR" --keys "$KEYS" "$@" >"$out"; then
+	if ! fig run-cpu "$work/gen.cpu" "$bin" bench --json --duration "$DUR" --keys "$KEYS" "$@" >"$out"; then
 		say "$row $server: the run failed or had errors; not recorded"
 		cat "$out" >&2 || true
 		return 0
@@ -144,11 +144,34 @@ put_args() {
 redis_bench() {
 	local row=$1 server=$2 out=$work/redis.csv
 	shift 2
-	if ! timeout 120 redis-benchmark -h 127.0.0.1 -p "$redis_port" --csv "$@" >"$out" 2>"$work/redis.err"; then
+	if ! fig run-cpu "$work/gen.cpu" timeout 120 redis-benchmark -h 127.0.0.1 -p "$redis_port" --csv "$@" \
+		>"$out" 2>"$work/redis.err"; then
 		say "$row $server: redis-benchmark failed; not recorded"
 		return 0
 	fi
 	fig add "$results" "$row" "$server" "$(fig redis-rps "$out")"
+}
+
+# with_cpu ROW SERVER PID N CMD...: runs CMD (bench or redis_bench). In the
+# 50 x 16 row it also records, when CMD recorded its run, the CPU time per
+# request of the server process PID and of the load generator: N requests
+# for redis-benchmark, what `metricsd bench` reports as ok otherwise (it may
+# stop at BENCH_DURATION first).
+with_cpu() {
+	local row=$1 server=$2 pid=$3 n=$4 c0 c1 lines
+	shift 4
+	if [ "$row" != put50x16 ]; then
+		"$@"
+		return 0
+	fi
+	lines=$(wc -l <"$results")
+	c0=$(fig cpu "$pid")
+	"$@"
+	c1=$(fig cpu "$pid")
+	[ "$(wc -l <"$results")" -gt "$lines" ] || return 0
+	[ "$n" != ok ] || n=$(fig field "$work/bench.json" ok)
+	fig add "$results" cpu_server "$server" "$(python3 -c "print(($c1 - $c0) / $n * 1e6)")"
+	fig add "$results" cpu_client "$server" "$(python3 -c "print($(cat "$work/gen.cpu") / $n * 1e6)")"
 }
 
 # --- metricsd ------------------------------------------------------------
@@ -339,13 +362,18 @@ put_phase() {
 	for run in $(seq "$RUNS"); do
 		for row in put1 put50 put50x16; do
 			read -r c p n <<<"$(put_args "$row")"
-			bench "$row" metricsd --addr "$md_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
-			bench "$row" metricsd_durable --addr "$mdd_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
-			bench "$row" python --addr "$py_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			with_cpu "$row" metricsd "${pids[metricsd]}" ok \
+				bench "$row" metricsd --addr "$md_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			with_cpu "$row" metricsd_durable "${pids[metricsd_durable]}" ok \
+				bench "$row" metricsd_durable --addr "$mdd_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
+			with_cpu "$row" python "${pids[python]}" ok \
+				bench "$row" python --addr "$py_addr" -c "$c" -P "$p" -n "$n" --key-prefix "$row.r$run."
 			have_redis || continue
-			redis_bench "$row" redis_hset -c "$c" -P "$p" -n "$n" -r "$KEYS" \
+			with_cpu "$row" redis_hset "${pids[redis]}" "$n" \
+				redis_bench "$row" redis_hset -c "$c" -P "$p" -n "$n" -r "$KEYS" \
 				hset 'bench:__rand_int__' __rand_int__ __rand_int__
-			[ "$row" = put1 ] || redis_bench "$row" redis_ping -c "$c" -P "$p" -n "$n" -t ping_mbulk
+			[ "$row" = put1 ] || with_cpu "$row" redis_ping "${pids[redis]}" "$n" \
+				redis_bench "$row" redis_ping -c "$c" -P "$p" -n "$n" -t ping_mbulk
 		done
 	done
 	stop metricsd

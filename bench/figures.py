@@ -4,6 +4,9 @@
   figures.py field FILE PATH          print a field of a JSON file (dotted path)
   figures.py redis-rps FILE           print the rps of redis-benchmark --csv output
   figures.py rss PID                  print a process's resident set in bytes
+  figures.py cpu PID                  print a process's CPU seconds (user + system)
+  figures.py run-cpu OUT CMD...       run CMD, write the CPU seconds it and its
+                                      children used to OUT, exit with its status
   figures.py export-points FILE       count the points of a VictoriaMetrics export
   figures.py prom-sum URL METRIC      sum a metric's samples on a Prometheus text page
   figures.py fetch URL [OUT]          GET URL (into OUT), print the seconds it took
@@ -59,6 +62,9 @@ ROWS = [
      "B", "lower", None),
     ("bytes_heap", "bytes per stored point, metricsd's own figure (Go heap in use)", "B", "lower", None),
     ("readall", "read all 1M points back (seconds)", "s", "lower", (None, 0.1)),
+    ("cpu_server", "server CPU per put, 50 clients x 16 pipelined (µs)", "µs", "lower", None),
+    ("cpu_client", "load generator CPU per put, same runs (µs; redis-benchmark for Redis)",
+     "µs", "lower", None),
 ]
 
 
@@ -186,6 +192,24 @@ def resp(cmd, args):
         raise SystemExit(f"unknown resp command {cmd}")
 
 
+def cpu(pid):
+    """CPU seconds of process pid: utime + stime of /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+
+
+def run_cpu(out, cmd):
+    """Runs cmd and writes the CPU seconds its process tree used to out."""
+    import resource
+    import subprocess
+    status = subprocess.call(cmd)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(out, "w") as f:
+        f.write(f"{usage.ru_utime + usage.ru_stime}\n")
+    sys.exit(status)
+
+
 def add(path, row, server, value):
     with open(path, "a") as f:
         f.write(json.dumps({"row": row, "server": server, "value": float(value)}) + "\n")
@@ -198,6 +222,8 @@ def fmt(v, unit):
         return f"{v:,.0f}"
     if unit == "s":
         return f"{v:.3f} s"
+    if unit == "µs":
+        return f"{v:.2f} µs"
     return f"{v:.1f}"
 
 
@@ -275,6 +301,10 @@ def main(argv):
         redis_rps(*args)
     elif cmd == "rss":
         rss(*args)
+    elif cmd == "cpu":
+        cpu(*args)
+    elif cmd == "run-cpu":
+        run_cpu(args[0], args[1:])
     elif cmd == "export-points":
         export_points(*args)
     elif cmd == "prom-sum":
