@@ -422,3 +422,26 @@ func (endless) All(fn store.VisitFunc) error {
 		}
 	}
 }
+
+// TestGetKeyLongerThanWriteBuffer answers points whose lines don't fit the
+// session's write buffer at all, between points that do.
+func TestGetKeyLongerThanWriteBuffer(t *testing.T) {
+	ts := startServer(t, 64<<10)
+	c := ts.dial(t)
+	r := bufio.NewReader(c)
+	long := strings.Repeat("k", writeBufferSize+100)
+	puts := "put a 1 1\nput " + long + " 2.5 2\nput " + long + " 3 3\nput z 4 4\n"
+	if got := exchange(t, c, r, puts, 4); got != strings.Repeat("ok\n\n", 4) {
+		t.Fatalf("puts answered %q", got)
+	}
+	wantLong := long + " 2.5 2\n" + long + " 3.0 3\n"
+	steps := []struct{ req, want string }{
+		{"get " + long + "\n", "ok\n" + wantLong + "\n"},
+		{"get *\n", "ok\na 1.0 1\n" + wantLong + "z 4.0 4\n\n"},
+	}
+	for _, st := range steps {
+		if got := exchange(t, c, r, st.req, 1); got != st.want {
+			t.Errorf("%.20q...: got %d bytes, want %d", st.req, len(got), len(st.want))
+		}
+	}
+}

@@ -294,23 +294,27 @@ func (s *session) get() {
 	s.w.WriteString(protocol.ReplyEnd)
 }
 
-// appendPoints writes points into the writer's free buffer space, so a
-// point is formatted once and copied at most once.
+// appendPoints formats points straight into the writer's free buffer
+// space and hands them to it once the space runs out, not point by point,
+// so a point is formatted once and the writer's per-call bookkeeping is
+// paid per buffer. A point that might not fit the space left flushes first;
+// only a key longer than the whole buffer makes Append grow a new slice.
 func (s *session) appendPoints(key []byte, points []store.Point) error {
+	buf := s.w.AvailableBuffer()
 	for _, p := range points {
-		// Flush first when the point might not fit the free space, so it is
-		// formatted in place instead of into a freshly grown slice.
-		if s.w.Available() < len(key)+maxPointText && s.w.Buffered() > 0 {
+		if cap(buf)-len(buf) < len(key)+maxPointText && len(buf)+s.w.Buffered() > 0 {
+			if _, err := s.w.Write(buf); err != nil {
+				return err
+			}
 			if err := s.w.Flush(); err != nil {
 				return err
 			}
+			buf = s.w.AvailableBuffer()
 		}
-		buf := s.points.Append(s.w.AvailableBuffer(), key, p.Value, p.Timestamp)
-		if _, err := s.w.Write(buf); err != nil {
-			return err
-		}
+		buf = s.points.Append(buf, key, p.Value, p.Timestamp)
 	}
-	return nil
+	_, err := s.w.Write(buf)
+	return err
 }
 
 // serverError answers a put that the server, not the request, failed.
