@@ -34,7 +34,8 @@ type Config struct {
 	// long. 0: never, as course clients keep sessions open.
 	IdleTimeout time.Duration
 	// WriteTimeout drops a client that does not read its answers for this
-	// long. 0: no bound.
+	// long: every write has at least WriteTimeout to finish, and a stuck
+	// one fails within 1.5 × WriteTimeout. 0: no bound.
 	WriteTimeout time.Duration
 
 	// MaxSeries bounds the keys stored; a put that would add one more is

@@ -38,7 +38,7 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout,
 		"close connections quiet between requests for this long (0: never)")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout,
-		"drop a client that does not read its answers for this long (0: never)")
+		"drop a client that does not read its answers for this long (within 1.5 × this; 0: never)")
 	fs.IntVar(&cfg.MaxSeries, "max-series", cfg.MaxSeries,
 		"most keys stored; a put for one more is refused (0: no limit)")
 	fs.Int64Var(&cfg.MaxPoints, "max-points", cfg.MaxPoints,
