@@ -37,10 +37,10 @@ type session struct {
 	m    *Metrics
 
 	req         protocol.Request
-	writePoints store.VisitFunc // bound once, so a get allocates no closure
-	points      protocol.PointFormatter
-	putSample   uint // puts so far, to time one in putSampleEvery
-	putsOK      int  // puts answered ok since the counter was last updated
+	writePoints store.VisitFunc         // bound once, so a get allocates no closure
+	points      protocol.PointFormatter // formats the lines of get answers
+	putSample   uint                    // puts so far, to time one in putSampleEvery
+	putsOK      int                     // puts answered ok since the counter was last updated
 
 	// async is the storage's pipelining interface, when it has one: puts
 	// are submitted without waiting, and their answers written once they
