@@ -17,15 +17,6 @@ const fastMaxDigits = 18
 // exactMantissa is 2^53: every integer up to it is exact in a float64.
 const exactMantissa = 1 << 53
 
-// exactPow10 are the powers of ten that are exact in a float64 (10^22 is
-// the last). Dividing an exact mantissa by one of them is a single
-// correctly rounded IEEE operation, so it gives the correctly rounded
-// value of the decimal (Clinger's fast path, the one strconv also takes).
-var exactPow10 = [...]float64{
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-}
-
 // parsePutFast parses line when it is a put of the plain shape: "put",
 // one space, a key of printable ASCII, one space, a value of an optional
 // '-', digits and an optional fraction ("5", "5.", "23.45"), one space, a
@@ -74,7 +65,10 @@ func fastValue(line []byte, i int) (float64, int, bool) {
 	if intDigits+fracDigits > fastMaxDigits || mant > exactMantissa {
 		return 0, i, false
 	}
-	v := float64(mant) / exactPow10[fracDigits]
+	// An exact mantissa divided by an exact power of ten (shortPow10) is
+	// one correctly rounded IEEE operation, so it gives the correctly
+	// rounded value of the decimal (Clinger's fast path, as in strconv).
+	v := float64(mant) / shortPow10[fracDigits]
 	if neg {
 		v = -v // -0.0 included, as Python's float("-0.0")
 	}

@@ -1,7 +1,5 @@
 package protocol
 
-import "strconv"
-
 // Reply texts (docs/protocol.md, "Requests and responses"). Every response is a
 // status line, payload lines, and an empty line.
 const (
@@ -23,12 +21,8 @@ const emptyErrorMessage = "server error"
 // <timestamp>\n", with the key byte for byte and the timestamp in plain
 // decimal. It does not allocate beyond growing dst.
 func AppendPoint(dst []byte, key []byte, value float64, ts int64) []byte {
-	dst = append(dst, key...)
-	dst = append(dst, ' ')
-	dst = AppendFloat(dst, value)
-	dst = append(dst, ' ')
-	dst = strconv.AppendInt(dst, ts, 10)
-	return append(dst, '\n')
+	var f PointFormatter // fresh: the timestamp is converted from scratch
+	return f.Append(dst, key, value, ts)
 }
 
 // AppendError appends "error\n<msg>\n\n", the answer to a condition of the
