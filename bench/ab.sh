@@ -9,14 +9,17 @@
 #   bench/ab.sh OLD_BINARY NEW_BINARY [ROUNDS]
 #
 # Knobs (environment): AB_ARGS (the bench flags, default
-# "-c 50 -P 16 -n 1000000 --duration 5s"), AB_CLIENT (the binary whose
-# `bench` loads both, default NEW_BINARY, so a change to the load generator
-# does not count as one to the server). Not part of CI.
+# "-c 50 -P 16 -n 1000000 --duration 5s"); AB_CLIENT (the binary whose
+# `bench` loads both, default NEW_BINARY, so that a change to the load
+# generator does not count as one to the server); AB_CLIENT_A and
+# AB_CLIENT_B load one side each instead (each build with its own
+# generator, as compare.sh runs it). Not part of CI.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 a=$1 b=$2 rounds=${3:-8}
 args=${AB_ARGS:--c 50 -P 16 -n 1000000 --duration 5s}
-client=${AB_CLIENT:-$b}
+client_a=${AB_CLIENT_A:-${AB_CLIENT:-$b}}
+client_b=${AB_CLIENT_B:-${AB_CLIENT:-$b}}
 work=$(mktemp -d /tmp/metricsd-ab.XXXXXX)
 pids=()
 cleanup() {
@@ -25,13 +28,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+fig() { python3 "$(dirname "$0")/figures.py" "$@"; }
 
 # serve NAME BINARY: starts BINARY in memory on a free port and sets
 # addr_NAME to its address.
 serve() {
 	local port
-	port=$(free_port)
+	port=$(fig free-port)
 	"$2" serve --in-memory --addr "127.0.0.1:$port" --http-addr '' >/dev/null 2>"$work/$1.log" &
 	pids+=($!)
 	for _ in $(seq 100); do
@@ -41,25 +44,26 @@ serve() {
 	printf -v "addr_$1" '127.0.0.1:%s' "$port"
 }
 
-# rate ADDR: one load run against ADDR; prints its puts/s.
+# rate CLIENT ADDR: one load run of CLIENT's bench against ADDR (which
+# fails on any error); prints its puts/s.
 rate() {
 	# shellcheck disable=SC2086 # AB_ARGS is a list of flags
-	"$client" bench --addr "$1" $args --json >"$work/run.json"
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["errors"]["total"] == 0, d["errors"]; print(round(d["ops_per_second"]))' "$work/run.json"
+	"$1" bench --addr "$2" $args --json >"$work/run.json"
+	fig field "$work/run.json" ops_per_second
 }
 
 serve a "$a"
 serve b "$b"
 ra=() rb=()
 for _ in $(seq "$rounds"); do
-	ra+=("$(rate "$addr_a")")
-	rb+=("$(rate "$addr_b")")
+	ra+=("$(rate "$client_a" "$addr_a")")
+	rb+=("$(rate "$client_b" "$addr_b")")
 done
 python3 - "$a" "$b" "${ra[*]}" "${rb[*]}" <<'PY'
 import statistics as st, sys
-a, b = [[int(x) for x in s.split()] for s in sys.argv[3:5]]
+a, b = [[float(x) for x in s.split()] for s in sys.argv[3:5]]
 ratios = sorted(y / x for x, y in zip(a, b))
-print(f"A {sys.argv[1]}: {a}, median {st.median(a):,.0f}")
-print(f"B {sys.argv[2]}: {b}, median {st.median(b):,.0f}")
+print(f"A {sys.argv[1]}: {[round(x) for x in a]}, median {st.median(a):,.0f}")
+print(f"B {sys.argv[2]}: {[round(x) for x in b]}, median {st.median(b):,.0f}")
 print(f"B/A per round: median {st.median(ratios):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f}")
 PY

@@ -71,9 +71,7 @@ stop() {
 	unset "pids[$name]"
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { fig free-port; }
 
 # wait_port PORT NAME: waits up to 30 s for 127.0.0.1:PORT to accept.
 wait_port() {

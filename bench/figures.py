@@ -5,6 +5,7 @@
   figures.py redis-rps FILE           print the rps of redis-benchmark --csv output
   figures.py rss PID                  print a process's resident set in bytes
   figures.py cpu PID                  print a process's CPU seconds (user + system)
+  figures.py free-port                print a free TCP port on 127.0.0.1
   figures.py run-cpu OUT CMD...       run CMD, write the CPU seconds it and its
                                       children used to OUT, exit with its status
   figures.py export-points FILE       count the points of a VictoriaMetrics export
@@ -199,6 +200,14 @@ def cpu(pid):
     print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
 
 
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1])
+
+
 def run_cpu(out, cmd):
     """Runs cmd and writes the CPU seconds its process tree used to out."""
     import resource
@@ -303,6 +312,8 @@ def main(argv):
         rss(*args)
     elif cmd == "cpu":
         cpu(*args)
+    elif cmd == "free-port":
+        free_port()
     elif cmd == "run-cpu":
         run_cpu(args[0], args[1:])
     elif cmd == "export-points":

@@ -29,10 +29,10 @@ if ! command -v perf >/dev/null; then
 	[ "$(id -u)" = 0 ] || { echo "profile: perf is missing (Debian: linux-perf)" >&2; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >&2
 fi
+fig() { python3 bench/figures.py "$@"; }
 go build -o "$work/metricsd" ./cmd/metricsd
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-http=$(free_port)
+port=$(fig free-port)
+http=$(fig free-port)
 "$work/metricsd" serve --in-memory --addr "127.0.0.1:$port" --http-addr "127.0.0.1:$http" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 100); do grep -q 'metricsd listening' "$work/server.log" && break; sleep 0.1; done
@@ -45,16 +45,10 @@ for _ in $(seq 100); do grep -q 'metricsd listening' "$work/server.log" && break
 client=$!
 sleep 1
 
-# sample prints the CPU ticks of the server and the client and the puts
-# the server has answered ok.
+# sample prints the CPU seconds of the server and of the client and the
+# requests the server has answered (all puts in this load).
 sample() {
-	python3 - "$server" "$client" "$http" <<'PY'
-import sys, urllib.request
-ticks = [sum(int(f) for f in open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[11:13]) for pid in sys.argv[1:3]]
-text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[3]}/metrics").read().decode()
-puts = next(float(l.split()[-1]) for l in text.splitlines() if l.startswith('metricsd_requests_total{command="put",result="ok"}'))
-print(ticks[0], ticks[1], int(puts))
-PY
+	echo "$(fig cpu "$server") $(fig cpu "$client") $(fig prom-sum "http://127.0.0.1:$http/metrics" metricsd_requests_total)"
 }
 before=$(sample)
 perf record -g -p "$server" -o "$out/server.data" -- sleep "$secs" 2>/dev/null &
@@ -65,12 +59,12 @@ recorders="$recorders $!"
 wait $recorders
 after=$(sample)
 wait "$client"
-python3 - "$before" "$after" "$(getconf CLK_TCK)" >"$out/cpu.txt" <<'PY'
+python3 - "$before" "$after" >"$out/cpu.txt" <<'PY'
 import sys
-b, a, hz = [int(x) for x in sys.argv[1].split()], [int(x) for x in sys.argv[2].split()], int(sys.argv[3])
+b, a = [[float(x) for x in arg.split()] for arg in sys.argv[1:3]]
 puts = a[2] - b[2]
 for name, i in (("server", 0), ("load generator", 1)):
-    print(f"{name}: {(a[i] - b[i]) / hz / puts * 1e6:.2f} µs of CPU per put ({puts} puts while recording, perf running)")
+    print(f"{name}: {(a[i] - b[i]) / puts * 1e6:.2f} µs of CPU per put ({puts:.0f} puts while recording, perf running)")
 PY
 cat "$out/cpu.txt"
 # top N FILE: the first N rows of a perf report, without its comments.
@@ -85,5 +79,5 @@ for side in server client; do
 		top 40 "$work/self"
 	} >"$out/$side.txt"
 done
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("puts/s %.0f, errors %d" % (d["ops_per_second"], d["errors"]["total"]))' "$out/bench.json"
+echo "puts/s $(fig field "$out/bench.json" ops_per_second), errors $(fig field "$out/bench.json" errors.total)"
 echo "profiles in $out/server.txt and $out/client.txt"
