@@ -19,14 +19,16 @@
 //
 // # Encoding
 //
-// AppendPoint writes one line of a get's answer, AppendFloat the value in
-// Python's repr() form, AppendError a server-condition error; the Reply*
+// AppendPoint writes one line of a get's answer (a PointFormatter writes
+// many, carrying each timestamp's digits to the next), AppendFloat the
+// value in Python's repr() form, AppendError a server-condition error; the Reply*
 // constants are the fixed answers. Encoders append, so a session can build
 // a whole batch of answers in one buffer and write it once.
 //
 // # Cost
 //
-// Parse, Split, ParseFloat and ParseInt do not allocate, on success or on
+// Parse (with its put fast path, parsePutFast, tried first), Split,
+// ParseFloat and ParseInt do not allocate, on success or on
 // error, with one exception: a value that overflows by less than a factor of
 // ten (1.8e308 to 9.9e308) costs the two allocations of strconv's range
 // error. AppendFloat and AppendPoint allocate only to grow dst. Tests pin
