@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"metricsd/internal/deadline"
 )
 
 // Latencies are recorded in nanoseconds from 1 ns to latencyMax with 3
@@ -54,7 +56,7 @@ type worker struct {
 	err   error // the first connection failure, for the report
 	c     counts
 
-	armedUntil time.Time // the connection's deadline, once set
+	armed deadline.Lazy // the connection's deadline
 }
 
 func newWorker(r *runner, id int) *worker {
@@ -143,18 +145,15 @@ func (w *worker) dial(ctx context.Context) error {
 }
 
 // arm makes sure the next window's I/O has at least Timeout from now. The
-// deadline is set to 1.5 × Timeout and only renewed when less than Timeout
-// is left: setting it for every window was 2 % of the generator's CPU
-// (a runtime timer update per window), which the server being measured
-// would otherwise have had. A hung window is so detected after between
-// Timeout and 1.5 × Timeout. A cancellation that came before a renewal
-// would be overwritten, so it is checked after it: one that comes later
-// sets the deadline in the past itself.
+// deadline is renewed lazily (package deadline): setting it for every
+// window was 2 % of the generator's CPU, which the server being measured
+// would otherwise have had; a hung window fails after 1 to 1.5 × Timeout.
+// A cancellation that came before a renewal would be overwritten, so it is
+// checked after it: one that comes later sets the deadline in the past
+// itself.
 func (w *worker) arm(ctx context.Context, now time.Time) error {
-	timeout := w.run.cfg.Timeout
-	if w.armedUntil.Sub(now) < timeout {
-		w.armedUntil = now.Add(timeout + timeout/2)
-		if err := w.conn.SetDeadline(w.armedUntil); err != nil {
+	if at, renew := w.armed.Renew(now, w.run.cfg.Timeout); renew {
+		if err := w.conn.SetDeadline(at); err != nil {
 			return fmt.Errorf("set deadline: %w", err)
 		}
 	}
@@ -169,7 +168,7 @@ func (w *worker) hangUp() {
 	if w.conn != nil {
 		w.conn.Close()
 		w.conn, w.rd = nil, nil
-		w.armedUntil = time.Time{}
+		w.armed.Reset()
 	}
 }
 

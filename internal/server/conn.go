@@ -3,6 +3,8 @@ package server
 import (
 	"sync"
 	"time"
+
+	"metricsd/internal/deadline"
 )
 
 // timedConn wraps a session's connection with the deadlines that protect
@@ -21,8 +23,8 @@ type timedConn struct {
 	readTimeout, idleTimeout, writeTimeout time.Duration
 	metrics                                *Metrics
 
-	midLine       bool      // the last read ended inside a line
-	writeDeadline time.Time // the write deadline in force, once set
+	midLine       bool          // the last read ended inside a line
+	writeDeadline deadline.Lazy // see Write
 
 	mu          sync.Mutex // orders interrupt against deadline updates
 	interrupted bool
@@ -55,17 +57,15 @@ func (c *timedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write implements io.Writer for the session's buffered writer. The
-// deadline is set 1.5 × writeTimeout ahead and renewed only when less than
-// writeTimeout is left, so every write still has writeTimeout to finish,
-// a client that stops reading is dropped after 1 to 1.5 × writeTimeout,
-// and a pipelining client's many small flushes don't each pay for a
-// runtime timer update (1 % of the server's CPU under 50 × 16 puts).
+// Write implements io.Writer for the session's buffered writer. Every
+// write has writeTimeout to finish; the deadline is renewed lazily
+// (package deadline), so a client that stops reading is dropped after 1
+// to 1.5 × writeTimeout and a pipelining client's many small flushes don't
+// each pay for a runtime timer update.
 func (c *timedConn) Write(p []byte) (int, error) {
 	if c.writeTimeout > 0 {
-		if now := time.Now(); c.writeDeadline.Sub(now) < c.writeTimeout {
-			c.writeDeadline = now.Add(c.writeTimeout + c.writeTimeout/2)
-			if err := c.conn.SetWriteDeadline(c.writeDeadline); err != nil {
+		if at, renew := c.writeDeadline.Renew(time.Now(), c.writeTimeout); renew {
+			if err := c.conn.SetWriteDeadline(at); err != nil {
 				return 0, err
 			}
 		}
