@@ -66,8 +66,9 @@ func NewReader(src io.Reader) *Reader {
 // BytesRead is how many bytes of responses have been consumed.
 func (rd *Reader) BytesRead() int64 { return rd.n }
 
-// Fills is how many reads from the stream returned data: an answer
-// returned by Next arrived with the read Fills counts after the call.
+// Fills counts the reads from the stream that returned data. The answer
+// Next just returned was completed by the latest of them, so answers seen
+// with the same Fills arrived in the same read.
 func (rd *Reader) Fills() int64 { return rd.fills }
 
 // Next reads one whole response and judges it against exp. It returns an
