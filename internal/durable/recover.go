@@ -164,9 +164,11 @@ type progress struct {
 	e        *Engine
 	start    time.Time
 	lastLog  time.Time
-	points   int64  // applied from the snapshot and the log
-	walBytes int64  // log records replayed
-	loaded   uint64 // series loaded from the snapshot
+	points   int64 // applied from the snapshot and the log
+	walBytes int64 // log records replayed
+	// last is the series of the latest point replayed: a points record
+	// usually holds runs of one series, which then skip the ID lookup.
+	last store.Ref
 	// noDropUntil is the point count before which put does not try
 	// dropping expired points again.
 	noDropUntil int64
@@ -203,24 +205,15 @@ func (p *progress) count(n int) error {
 // done logs the summary of recovery.
 func (p *progress) done(d time.Duration) {
 	p.e.m.recovered.Add(float64(p.points))
-	p.e.log.Info("recovery done", "points", p.points, "series", len(p.e.keys), "wal_bytes", p.walBytes,
+	p.e.log.Info("recovery done", "points", p.points, "series", p.e.mem.SeriesCount(), "wal_bytes", p.walBytes,
 		"duration", d.Round(time.Millisecond), "points_per_second", rate(int(p.points), d))
 }
 
-// snapshotSeries is the snapshot.LoadFunc of recovery: it registers the
-// series under its log id and hands its chunks to memory as they are.
-// Memory numbers series in load order, which is first-insertion order.
+// snapshotSeries is the snapshot.LoadFunc of recovery: it hands the
+// series to memory as it is, under the ID memory gave it when it was
+// created, with its chunks.
 func (p *progress) snapshotSeries(id uint64, key []byte, chunks [][]byte) error {
-	e := p.e
-	if _, ok := e.keys[id]; ok {
-		return fmt.Errorf("%w: series %d appears twice", snapshot.ErrBadSnapshot, id)
-	}
-	if err := e.known(id, key); err != nil {
-		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
-	}
-	e.register(id, append([]byte(nil), key...))
-	p.loaded++
-	if err := e.mem.LoadSeries(p.loaded, key, chunks); err != nil {
+	if err := p.e.mem.LoadSeries(id, key, chunks); err != nil {
 		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
 	}
 	n := 0
@@ -231,19 +224,9 @@ func (p *progress) snapshotSeries(id uint64, key []byte, chunks [][]byte) error 
 	return p.count(n)
 }
 
-// known checks that id and key are not already registered to something
-// else: a log or snapshot that says otherwise is damaged.
-func (e *Engine) known(id uint64, key []byte) error {
-	if k, ok := e.keys[id]; ok && string(k) != string(key) {
-		return fmt.Errorf("%w: series %d named %q and %q", wal.ErrBadRecord, id, k, key)
-	}
-	if other, ok := e.lookup(key); ok && other.id != id {
-		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other.id, id)
-	}
-	return nil
-}
-
-// record is the wal.ReplayFunc of recovery.
+// record is the wal.ReplayFunc of recovery. A series record restores the
+// series under its ID (one a snapshot already holds is met again after the
+// snapshot's cut); a point names its series by that ID.
 func (p *progress) record(typ byte, payload []byte) error {
 	p.walBytes += int64(wal.HeaderSize + 1 + len(payload))
 	switch typ {
@@ -252,25 +235,23 @@ func (p *progress) record(typ byte, payload []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := p.e.known(id, key); err != nil {
-			return err
-		}
-		if _, ok := p.e.keys[id]; !ok {
-			p.e.register(id, append([]byte(nil), key...))
+		if _, err := p.e.mem.RestoreSeries(id, key); err != nil {
+			return fmt.Errorf("%w: %w", wal.ErrBadRecord, err)
 		}
 		return nil
 	case wal.TypePoints:
 		n := 0
 		err := wal.DecodePoints(payload, func(id uint64, ts int64, v float64) error {
-			key, ok := p.e.keys[id]
-			if !ok {
-				return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
+			ref := p.last
+			if ref == (store.Ref{}) || ref.ID() != id {
+				var ok bool
+				if ref, ok = p.e.mem.RefByID(id); !ok {
+					return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
+				}
+				p.last = ref
 			}
 			n++
-			if err := p.put(key, store.Point{Timestamp: ts, Value: v}); err != nil {
-				return err
-			}
-			return nil
+			return p.put(ref, store.Point{Timestamp: ts, Value: v})
 		})
 		if err != nil {
 			return err
@@ -288,8 +269,8 @@ func (p *progress) record(typ byte, payload []byte) error {
 // (as the loop would have, and at least as many) and the put is tried
 // again. A drop that frees nothing is not retried for dropEvery more
 // points, so that a full store does not rescan itself on every put.
-func (p *progress) put(key []byte, pt store.Point) error {
-	err := p.e.mem.Put(key, pt)
+func (p *progress) put(ref store.Ref, pt store.Point) error {
+	err := p.e.mem.PutRef(ref, pt)
 	if err == nil || !isLimit(err) {
 		return err
 	}
@@ -304,7 +285,7 @@ func (p *progress) put(key []byte, pt store.Point) error {
 		p.noDropUntil = p.points + dropEvery
 		return nil
 	}
-	if err := p.e.mem.Put(key, pt); err != nil && !isLimit(err) {
+	if err := p.e.mem.PutRef(ref, pt); err != nil && !isLimit(err) {
 		return err
 	}
 	return nil

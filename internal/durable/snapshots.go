@@ -88,19 +88,13 @@ func (e *Engine) snapshot(cut func() (uint64, error)) error {
 
 // writeSnapshot dumps memory, in first-insertion order, into the snapshot
 // covering the log before seg: each series under its log id, with its
-// chunks as memory holds them.
+// chunks as memory holds them, under memory's own IDs.
 func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 	w, err := snapshot.Create(e.cfg.Dir, seg)
 	if err != nil {
 		return snapshot.Info{}, err
 	}
-	err = e.mem.Snapshot(func(_ uint64, key []byte, chunks [][]byte) error {
-		ref, ok := e.lookup(key)
-		if !ok {
-			return fmt.Errorf("durable: snapshot: series %q has no id", key)
-		}
-		return w.Add(ref.id, key, chunks)
-	})
+	err = e.mem.Snapshot(w.Add)
 	if err != nil {
 		w.Abort()
 		return snapshot.Info{}, err
@@ -144,12 +138,6 @@ func (e *Engine) Close() error {
 	e.setRefuse(ErrClosed)
 	e.room.Broadcast()
 	e.mu.Unlock()
-	// A put admitted before the state changed holds its stripe until its
-	// record is pending: wait for those, so the writer's last flush has
-	// every put that was answered ok.
-	for i := range e.stripes {
-		e.stripes[i].drain()
-	}
 
 	close(e.stop)
 	<-e.snapperDone

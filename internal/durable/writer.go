@@ -8,12 +8,6 @@ import (
 	"metricsd/internal/wal"
 )
 
-// writeGap is the least time between two writes of the log under
-// FsyncInterval and FsyncNever: at most a thousand write system calls a
-// second, each carrying what arrived meanwhile. A crash of the process
-// can lose the puts of the last gap, well inside what those modes risk.
-const writeGap = time.Millisecond
-
 // cutResult answers a cut request: the first segment after the cut.
 type cutResult struct {
 	seg uint64
@@ -22,43 +16,20 @@ type cutResult struct {
 
 // writer is the one goroutine that writes the log: it drains the pending
 // batch, writes it with one write (and, under FsyncAlways, one fsync
-// shared by every put in it: group commit), applies it to memory when the
-// mode defers that, and wakes the waiters. It also cuts segments for
-// snapshots, so that nothing else appends to the file. Under FsyncInterval
-// and FsyncNever it never waits for an fsync: the syncer does those, so a
-// slow disk does not leave acknowledged puts unwritten behind it.
+// shared by every put in it: group commit), applies its puts to memory in
+// log order, and wakes the waiters. Puts that arrive during a write form
+// the next batch, so a batch of pipelined puts shares one write under
+// every mode. It also cuts segments for snapshots, so that nothing else
+// appends to the file. Under FsyncInterval and FsyncNever it never waits
+// for an fsync: the syncer does those, so a slow disk does not hold back
+// the write that an acknowledgement waits for.
 func (e *Engine) writer() {
 	defer close(e.writerDone)
-	// Without fsyncs to share, writes are spaced writeGap apart so that
-	// many puts share one write system call.
-	gap := time.NewTimer(writeGap)
-	gap.Stop()
-	defer gap.Stop()
-	var gapc <-chan time.Time
-	var lastWrite time.Time
 	for {
 		select {
 		case <-e.wake:
-			if e.cfg.Fsync == FsyncAlways {
-				e.kicked.Store(false)
-				e.flush()
-				continue
-			}
-			if wait := writeGap - time.Since(lastWrite); wait > 0 {
-				if gapc == nil {
-					gap.Reset(wait)
-					gapc = gap.C
-				}
-				continue
-			}
 			e.kicked.Store(false)
 			e.flush()
-			lastWrite = time.Now()
-		case <-gapc:
-			gapc = nil
-			e.kicked.Store(false)
-			e.flush()
-			lastWrite = time.Now()
 		case reply := <-e.cutc:
 			e.flush()
 			reply <- e.cut()
@@ -155,13 +126,15 @@ func (e *Engine) flush() bool {
 	e.mu.Unlock()
 
 	if failed != nil {
+		e.abandon(b)
 		e.finish(b, failed)
 		return false
 	}
 	frames := b.recs.Bytes()
 	if err := e.wal.Write(frames, e.cfg.Fsync == FsyncAlways); err != nil {
 		e.fail(err)
-		e.finish(b, err)
+		e.abandon(b)
+		e.finish(b, e.failure())
 		return false
 	}
 	e.written.Add(int64(len(frames)))
@@ -177,12 +150,32 @@ func (e *Engine) flush() bool {
 	return true
 }
 
+// abandon notes that b will never be written: the series it would have
+// named log their records again with their next point.
+func (e *Engine) abandon(b *batch) {
+	if len(b.created) == 0 {
+		return
+	}
+	e.mu.Lock()
+	for _, ref := range b.created {
+		e.unlogged[ref.ID()] = ref
+	}
+	e.mu.Unlock()
+}
+
+// failure returns the engine's failure (wrapping ErrFailed), or nil.
+func (e *Engine) failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failErr
+}
+
 // apply puts a committed batch's deferred puts into memory, in log order.
 // A put that memory refuses (a store limit) fails alone: replay refuses it
 // the same way.
 func (e *Engine) apply(b *batch) {
 	for i, o := range b.ops {
-		if err := e.mem.Put(o.key, o.p); err != nil {
+		if err := e.mem.PutRef(o.ref, o.p); err != nil {
 			if b.errs == nil {
 				b.errs = make(map[int]error)
 			}
@@ -199,8 +192,9 @@ func (e *Engine) finish(b *batch, err error) {
 		close(b.done)
 	}
 	b.recs.Reset()
+	clear(b.ops) // no references to series kept in the spare
 	e.spare, e.spareOps = b.recs, b.ops[:0]
-	b.recs, b.ops = nil, nil
+	b.recs, b.ops, b.created = nil, nil, nil
 }
 
 // cut starts a new segment, so that everything logged and applied so far

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -29,14 +31,17 @@ type Memory struct {
 	shards [shardCount]shard
 
 	orderMu sync.RWMutex
-	order   []*series // every series, in creation (= ID) order
+	order   []*series // every series, in ID order (= creation order)
 	lastID  uint64    // the ID of the newest series
 
 	scratch scratchList
 
 	limits Limits
-	total  atomic.Int64 // points stored, counted only under MaxPoints
-	newest atomic.Int64 // the newest timestamp stored, for Retention
+	// created, if set, is told of every series Ref creates (see
+	// NewMemoryLogged).
+	created func(Ref)
+	total   atomic.Int64 // points stored, counted only under MaxPoints
+	newest  atomic.Int64 // the newest timestamp stored, for Retention
 }
 
 // shard is one lock-striped slice of the key space. The padding keeps
@@ -93,51 +98,59 @@ func (m *Memory) seriesFor(sh *shard, key []byte) (*series, error) {
 }
 
 // create registers s, a new series, under its key: it gives it an ID (the
-// next one when id is 0, else id, which must follow every ID given so far),
-// and puts it in the shard's map and at the end of the creation order. It is
-// the one place where series come into being, so that a limit on their
-// number goes here. The shard's lock must be held (shard, then order lock).
+// next one when id is 0, else id, which must be free), and puts it in the
+// shard's map and in the ID-ordered list. It is the one place where series
+// come into being, so the limit on their number is checked here, and a new
+// series (id 0) is reported to m.created while the order lock is held, so
+// that a log sees creations in ID order. The shard's lock must be held
+// (shard, then order lock).
 func (m *Memory) create(sh *shard, s *series, id uint64) error {
 	m.orderMu.Lock()
 	defer m.orderMu.Unlock()
-	switch {
-	case id == 0:
+	if id == 0 {
 		if err := m.checkSeries(); err != nil {
 			return err
 		}
-		id = m.lastID + 1
-	case id <= m.lastID:
-		return fmt.Errorf("store: series ID %d for %q does not follow the last ID %d", id, s.key, m.lastID)
+		s.id = m.lastID + 1
+		m.lastID = s.id
+		sh.series[string(s.key)] = s
+		m.order = append(m.order, s)
+		if m.created != nil {
+			m.created(Ref{s})
+		}
+		return nil
 	}
-	s.id, m.lastID = id, id
+	// An explicit ID comes from a snapshot or a log: usually the next one,
+	// but a series record logged again after a failed write may come after
+	// younger series, so it is inserted in ID order.
+	i, found := slices.BinarySearchFunc(m.order, id, func(o *series, id uint64) int { return cmp.Compare(o.id, id) })
+	if found {
+		return fmt.Errorf("store: series ID %d for %q is already %q's", id, s.key, m.order[i].key)
+	}
+	s.id = id
+	m.lastID = max(m.lastID, id)
 	sh.series[string(s.key)] = s
-	m.order = append(m.order, s)
+	m.order = slices.Insert(m.order, i, s)
 	return nil
 }
 
-// Put implements Storage. Putting after the newest point of an existing
-// series appends to its head chunk and allocates nothing (beyond, once
-// every 256 points, the sealed chunk); other puts decode and re-encode one
-// chunk. A put refused by the Limits stores nothing, not even its key.
+// Put implements Storage: Ref, then the put into the series. Putting after
+// the newest point of an existing series appends to its head chunk and
+// allocates nothing (beyond, once every 256 points, the sealed chunk);
+// other puts decode and re-encode one chunk. A put refused by the Limits
+// stores nothing, not even its key.
 func (m *Memory) Put(key []byte, p Point) error {
-	if m.limits.Retention > 0 {
-		if err := m.checkRetention(p.Timestamp); err != nil {
-			return err
-		}
+	r, err := m.Ref(key, p.Timestamp)
+	if err != nil {
+		return err
 	}
+	return m.put(r.s, p)
+}
+
+// put stores p in s, under MaxPoints only if there is room or p replaces a
+// stored point. Retention has been checked by the caller.
+func (m *Memory) put(s *series, p Point) error {
 	reserved := m.reservePoint()
-	sh := m.shardOf(key)
-	s := m.lookup(sh, key)
-	if s == nil && !reserved {
-		return m.errPointLimit()
-	}
-	if s == nil {
-		var err error
-		if s, err = m.seriesFor(sh, key); err != nil {
-			m.releasePoint()
-			return err
-		}
-	}
 	added, err := m.putInto(s, p, reserved)
 	if reserved && added == 0 {
 		m.releasePoint()
