@@ -31,8 +31,7 @@ import (
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	store  store.Storage
-	engine *durable.Engine // nil when the store is memory only
+	store  store.Engine // in memory, or durable with a DataDir
 	proto  *server.Server
 	side   *side // the HTTP API and Graphite listeners
 	retain *retainer
@@ -63,7 +62,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, engine, err := openStorage(cfg, log, reg)
+	st, err := openStorage(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +78,10 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:       server.NewMetrics(reg),
 	})
 	if err != nil {
-		if engine != nil {
-			engine.Close()
-		}
+		st.Close()
 		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}
+	s := &Server{cfg: cfg, log: log, store: st, proto: proto}
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
 		return nil, errors.Join(err, s.closeStorage())
 	}
@@ -100,14 +97,14 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 // "recovering, N points loaded" while a long log replays, instead of the
 // port being closed (which a liveness probe would take for a dead process).
 func (s *Server) recover(ctx context.Context) error {
-	if s.engine == nil {
-		return nil
+	if s.cfg.DataDir == "" {
+		return s.store.Start(ctx) // nothing to recover
 	}
 	if err := s.side.startHTTP(); err != nil {
 		return errors.Join(err, s.closeStorage())
 	}
 	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
-	if err := s.engine.Start(ctx); err != nil {
+	if err := s.store.Start(ctx); err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		return errors.Join(fmt.Errorf("metricsd: %w", err), s.side.shutdown(sctx), s.closeStorage())
@@ -117,41 +114,33 @@ func (s *Server) recover(ctx context.Context) error {
 
 // openStorage returns the in-memory store, or with a DataDir the durable
 // engine, not yet recovered (see recover).
-func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
+func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
 	if cfg.DataDir == "" {
-		return store.NewMemoryWith(cfg.limits()), nil, nil
+		return store.NewMemoryWith(cfg.limits()), nil
 	}
 	dcfg, err := cfg.durableConfig(log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	dcfg.Registerer = reg
 	engine, err := durable.New(dcfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("metricsd: %w", err)
+		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	return engine, engine, nil
+	return engine, nil
 }
 
 // Ready reports whether the server's storage takes puts: nil when it does
 // (always, in memory); with a DataDir, the durable engine's reason when
 // not (recovering, failed disk, closed). For a readiness endpoint.
-func (s *Server) Ready() error {
-	if s.engine == nil {
-		return nil
-	}
-	return s.engine.Ready()
-}
+func (s *Server) Ready() error { return s.store.Ready() }
 
 // closeStorage stops the retention loop and closes the durable engine, if
 // any: it commits what is pending, writes the final snapshot and releases
 // the data directory.
 func (s *Server) closeStorage() error {
 	s.retain.stop()
-	if s.engine == nil {
-		return nil
-	}
-	if err := s.engine.Close(); err != nil {
+	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("metricsd: %w", err)
 	}
 	return nil

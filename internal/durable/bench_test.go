@@ -44,7 +44,7 @@ func BenchmarkPut(b *testing.B) {
 				continue // no difference in memory
 			}
 			b.Run(fmt.Sprintf("%s/clients=%d/pipeline=%d", eng.name, benchClients, window), func(b *testing.B) {
-				var st store.Storage = store.NewMemory()
+				var st store.Engine = store.NewMemory()
 				if !eng.mem {
 					st = start(b, Config{Dir: b.TempDir(), Fsync: eng.mode, SnapshotInterval: -1, SnapshotWALBytes: -1})
 				}
@@ -77,25 +77,24 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // benchClient makes n puts as client c, window at a time.
-func benchClient(st store.Storage, keys [][]byte, c, n, window int) error {
-	async, _ := st.(Async)
-	tickets := make([]Ticket, 0, window)
+func benchClient(st store.Engine, keys [][]byte, c, n, window int) error {
+	tickets := make([]store.Ticket, 0, window)
 	for i := range n {
 		key := keys[(c*7919+i)%len(keys)]
 		p := store.Point{Timestamp: int64(1_700_000_000 + i), Value: float64(i)}
-		if async == nil || window == 1 {
+		if window == 1 {
 			if err := st.Put(key, p); err != nil {
 				return err
 			}
 			continue
 		}
-		t, err := async.Submit(key, p)
+		t, err := st.Submit(key, p)
 		if err != nil {
 			return err
 		}
 		if tickets = append(tickets, t); len(tickets) == window || i == n-1 {
 			for _, t := range tickets {
-				if err := async.Wait(t); err != nil {
+				if err := t.Wait(); err != nil {
 					return err
 				}
 			}

@@ -9,27 +9,29 @@
 //
 // # Order
 //
-// For each key, the log's order is the order in which its puts are
-// applied to memory, and series records are in the order in which memory
-// created the series, so a replay reproduces last-write-wins and
-// first-insertion order exactly. Under FsyncInterval and FsyncNever,
-// Submit holds the key's stripe lock while it applies the put to memory and
-// then appends its record to the pending batch (puts of other keys go on in
-// parallel); a new series is created in memory and logged in one critical
-// section of the engine's mutex. Under FsyncAlways, Submit only appends the
-// record; the single writer goroutine writes and fsyncs the batch, then
-// applies its puts in log order, then wakes their waiters: an error
-// therefore means nothing was stored, and a point is never visible before
-// it is durable.
+// store.Memory owns the series and their IDs. Submit asks it for the
+// put's series (store.Memory.Ref), which checks the store's limits first:
+// a refused put logs nothing. A series memory creates is reported back
+// (logSeries) under memory's creation lock, so series records are logged
+// in ID order and before any point of their series. The point is logged
+// by the series' ID; the single writer goroutine writes the batch (and
+// under FsyncAlways fsyncs it), then applies its puts to memory in log
+// order, then wakes their waiters. So for each key, memory and the log
+// see puts in one order (replay reproduces last-write-wins and
+// first-insertion order exactly), an error means nothing was stored, and
+// a point is never visible or acknowledged before the operating system
+// has it.
 //
 // # Group commit
 //
-// One writer goroutine appends to the log. It takes everything pending,
-// writes it with one write, and under FsyncAlways fsyncs once for every put
-// in it; puts that arrive during that fsync form the next batch. Under
+// The writer takes everything pending, writes it with one write, and
+// under FsyncAlways fsyncs once for every put in it; puts that arrive
+// during that write form the next batch, so a pipelined batch of puts,
+// and concurrent clients' puts, share one write (and fsync). Under
 // FsyncInterval and FsyncNever a second goroutine, the syncer, does the
 // fsyncs (every FsyncInterval, and of each segment the writer leaves), so
-// that a slow fsync never holds acknowledged puts back from the file.
+// that a slow fsync never holds back the write an acknowledgement waits
+// for.
 //
 // # Failure
 //
@@ -38,8 +40,10 @@
 // later put is refused with an error wrapping ErrFailed and Ready reports
 // it, because after a failed fsync nobody can say what the disk holds.
 // Restarting the process recovers from what is on disk. Under
-// FsyncInterval and FsyncNever the failed batch had already been applied
-// and acknowledged: that is the interval the mode promises to risk.
+// FsyncInterval and FsyncNever a failed fsync can lose writes that were
+// acknowledged since the last good one: that is the interval those modes
+// promise to risk. The series whose records were in a batch that was
+// never written log their records again with their next point.
 //
 // # Recovery
 //

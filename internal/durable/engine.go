@@ -24,37 +24,6 @@ var (
 	ErrFailed = errors.New("storage failed")
 )
 
-// Async is the optional interface of a store.Storage whose puts can be
-// pipelined: a session submits consecutive puts without waiting and
-// answers each once its Wait returns, so that one client's pipelined puts
-// share fsyncs as concurrent clients' do.
-//
-// Contract:
-//   - Submit(key, p) logs the put and returns at once; key is only read
-//     during the call. An error from Submit means nothing was stored and
-//     there is nothing to wait for.
-//   - Wait(t) returns when t's put is durable as the fsync mode promises
-//     and visible to every Get and All that starts afterwards. A nil error
-//     means the put is stored; an error means it was not (answer it with
-//     the error's text). Wait may be called any number of times, from any
-//     goroutine, and tickets may be waited in any order; tickets of one
-//     goroutine's submits complete in submission order.
-//   - Puts are applied in submission order: for the same key and
-//     timestamp, the last submitted value wins, even within one batch.
-//   - Put(key, p) is Submit followed by Wait.
-type Async interface {
-	store.Storage
-	Submit(key []byte, p store.Point) (Ticket, error)
-	Wait(t Ticket) error
-}
-
-// Ticket identifies a submitted put until its Wait returns. The zero
-// Ticket is already complete.
-type Ticket struct {
-	b *batch
-	i int // index of the put in b.ops
-}
-
 // state is an Engine's life-cycle stage.
 type state uint8
 
@@ -123,10 +92,8 @@ type Engine struct {
 type batch struct {
 	recs    *wal.Batch
 	ops     []op
-	created []store.Ref   // series whose record is in recs
-	done    chan struct{} // closed once err and errs are final
-	err     error         // the batch's commit failed
-	errs    map[int]error // puts that memory refused (a store limit)
+	created []store.Ref // series whose record is in recs
+	commit  *store.Commit
 }
 
 // op is one put of a batch, applied after the commit.
@@ -184,7 +151,7 @@ func (e *Engine) newBatch() *batch {
 	if b.recs == nil {
 		b.recs = wal.NewBatch(64<<10, wal.MaxPointsBody(e.cfg.SegmentSize))
 	}
-	b.done = make(chan struct{})
+	b.commit = store.NewCommit()
 	return b
 }
 
@@ -194,7 +161,7 @@ func (e *Engine) Put(key []byte, p store.Point) error {
 	if err != nil {
 		return err
 	}
-	return e.Wait(t)
+	return t.Wait()
 }
 
 // Get implements store.Storage.
@@ -215,28 +182,28 @@ func (e *Engine) Stats() (series, points int) { return e.mem.Stats() }
 // state.
 func (e *Engine) DropExpired() (int, error) { return e.mem.DropExpired() }
 
-// Submit implements Async. Memory hands out the put's series (creating it,
+// Submit implements store.Engine. Memory hands out the put's series (creating it,
 // and through logSeries its series record, if the key is new) after
 // checking the limits, so a refused put logs nothing; then the point is
 // logged by the series' ID. The writer applies it to memory once the batch
 // is written (and under FsyncAlways fsynced), in log order, so that memory
 // and the log see the puts of a key in one order, and nothing is visible
 // or acknowledged before the operating system has it.
-func (e *Engine) Submit(key []byte, p store.Point) (Ticket, error) {
+func (e *Engine) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	if len(key) > e.maxKey {
-		return Ticket{}, fmt.Errorf("%w: a key of %d bytes does not fit a log segment", store.ErrLimit, len(key))
+		return store.Ticket{}, fmt.Errorf("%w: a key of %d bytes does not fit a log segment", store.ErrLimit, len(key))
 	}
 	if err := e.admit(); err != nil {
-		return Ticket{}, err
+		return store.Ticket{}, err
 	}
 	ref, err := e.mem.Ref(key, p.Timestamp)
 	if err != nil {
-		return Ticket{}, err
+		return store.Ticket{}, err
 	}
 	e.mu.Lock()
 	if err := e.waitRoom(); err != nil {
 		e.mu.Unlock()
-		return Ticket{}, err
+		return store.Ticket{}, err
 	}
 	b := e.cur
 	if len(e.unlogged) > 0 {
@@ -244,7 +211,7 @@ func (e *Engine) Submit(key []byte, p store.Point) (Ticket, error) {
 	}
 	b.recs.AddPoint(ref.ID(), p.Timestamp, p.Value)
 	b.ops = append(b.ops, op{ref: ref, p: p})
-	t := Ticket{b: b, i: len(b.ops) - 1}
+	t := b.commit.Ticket(len(b.ops) - 1)
 	e.pending.Store(int64(b.recs.Len()))
 	e.mu.Unlock()
 	e.kick()
@@ -320,18 +287,6 @@ func (e *Engine) waitRoom() error {
 	}
 }
 
-// Wait implements Async.
-func (e *Engine) Wait(t Ticket) error {
-	if t.b == nil {
-		return nil
-	}
-	<-t.b.done
-	if t.b.err != nil {
-		return t.b.err
-	}
-	return t.b.errs[t.i]
-}
-
 // Ready reports whether the engine serves puts: nil when it does, an
 // error wrapping ErrNotReady (with the points recovered so far) during
 // recovery, the failure (wrapping ErrFailed) after a failed write or
@@ -368,3 +323,5 @@ func (e *Engine) fail(err error) {
 		e.log.Error("durable: the write-ahead log failed; refusing puts until restart", "err", err)
 	}
 }
+
+var _ store.Engine = (*Engine)(nil)

@@ -100,7 +100,7 @@ func TestPipelinedSubmitsKeepOrder(t *testing.T) {
 			dir := t.TempDir()
 			cfg := Config{Dir: dir, Fsync: mode}
 			e := start(t, cfg)
-			var tickets []Ticket
+			var tickets []store.Ticket
 			for i := range 2000 {
 				tk, err := e.Submit([]byte("k"), store.Point{Timestamp: int64(i % 10), Value: float64(i)})
 				if err != nil {
@@ -109,7 +109,7 @@ func TestPipelinedSubmitsKeepOrder(t *testing.T) {
 				tickets = append(tickets, tk)
 			}
 			for i := len(tickets) - 1; i >= 0; i-- { // any order of waiting
-				if err := e.Wait(tickets[i]); err != nil {
+				if err := tickets[i].Wait(); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -139,7 +139,7 @@ func TestGroupCommitSharesFsyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return fs.syncCount() == 1 }, "the first fsync to start")
-	var tickets []Ticket
+	var tickets []store.Ticket
 	for i := 1; i < 100; i++ {
 		tk, err := e.Submit([]byte("k"), store.Point{Timestamp: int64(i)})
 		if err != nil {
@@ -148,12 +148,12 @@ func TestGroupCommitSharesFsyncs(t *testing.T) {
 		tickets = append(tickets, tk)
 	}
 	fs.gate <- struct{}{} // the first batch's fsync
-	if err := e.Wait(first); err != nil {
+	if err := first.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	fs.gate <- struct{}{} // the second batch's: all 99 others
 	for _, tk := range tickets {
-		if err := e.Wait(tk); err != nil {
+		if err := tk.Wait(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -176,21 +176,15 @@ func (e *Engine) failure() error {
 func (e *Engine) apply(b *batch) {
 	for i, o := range b.ops {
 		if err := e.mem.PutRef(o.ref, o.p); err != nil {
-			if b.errs == nil {
-				b.errs = make(map[int]error)
-			}
-			b.errs[i] = err
+			b.commit.Refuse(i, err)
 		}
 	}
 }
 
 // finish completes b with err, wakes its waiters, and keeps its buffers
-// for the next batch (the waiters only read done, err and errs).
+// for the next batch (the waiters only read the commit).
 func (e *Engine) finish(b *batch, err error) {
-	b.err = err
-	if b.done != nil {
-		close(b.done)
-	}
+	b.commit.Done(err)
 	b.recs.Reset()
 	clear(b.ops) // no references to series kept in the spare
 	e.spare, e.spareOps = b.recs, b.ops[:0]

@@ -29,6 +29,8 @@ type session struct {
 	r    *lines.Reader
 	line Line
 
+	// pending holds the puts submitted since the last settle.
+	pending []store.Ticket
 	// Counts not yet added to the shared metrics (see flushCounts).
 	stored  int64
 	dropped [len(reasons)]int64
@@ -74,10 +76,12 @@ func (s *session) Close() error { return s.conn.Close() }
 func (s *session) Serve() {
 	defer s.conn.Close()
 	defer s.flushCounts()
+	defer s.settle()
 	for {
 		if !s.r.LineBuffered() {
-			// Next may block on the network: publish the counts so far, and
-			// arm the idle timeout.
+			// Next may block on the network: wait for the puts submitted
+			// so far, publish the counts, and arm the idle timeout.
+			s.settle()
 			s.flushCounts()
 			s.armIdleTimeout()
 		}
@@ -135,11 +139,34 @@ func (s *session) handle(line []byte) {
 	if s.line.Now {
 		ts = s.rcv.now().Unix()
 	}
-	if err := s.rcv.cfg.Storage.Put(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value}); err != nil {
+	t, err := s.rcv.cfg.Storage.Submit(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value})
+	if err != nil {
 		s.drop(ReasonStore, line, err)
 		return
 	}
-	s.stored++
+	s.pending = append(s.pending, t)
+	if len(s.pending) >= maxPending {
+		s.settle()
+	}
+}
+
+// maxPending bounds the puts a session submits before it waits for them,
+// and so what one agent can have in flight.
+const maxPending = 1024
+
+// settle waits for the submitted puts and counts each as stored or
+// dropped. The line of a put refused at this point is gone from the read
+// buffer, so its warning has no line.
+func (s *session) settle() {
+	for _, t := range s.pending {
+		if err := t.Wait(); err != nil {
+			s.drop(ReasonStore, nil, err)
+			continue
+		}
+		s.stored++
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
 }
 
 // drop counts a dropped line and logs it (rate-limited). NaN values are

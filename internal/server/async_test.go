@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"metricsd/internal/durable"
 	"metricsd/internal/store"
 )
 
@@ -22,17 +21,18 @@ type fakeAsync struct {
 	calls    []string
 }
 
-func (f *fakeAsync) Submit(key []byte, p store.Point) (durable.Ticket, error) {
+func (f *fakeAsync) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "submit "+string(key))
 	if f.refuse[string(key)] {
-		return durable.Ticket{}, errors.New("refused at submit")
+		return store.Ticket{}, errors.New("refused at submit")
 	}
-	return durable.Ticket{}, f.Memory.Put(key, p)
+	return store.NewTicket(f, 0), f.Memory.Put(key, p)
 }
 
-func (f *fakeAsync) Wait(durable.Ticket) error {
+// Wait implements store.Waiter.
+func (f *fakeAsync) Wait(int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waits++
