@@ -40,6 +40,17 @@ func (m FsyncMode) String() string {
 	return fmt.Sprintf("FsyncMode(%d)", m)
 }
 
+// policy is the log's sync policy for the mode.
+func (m FsyncMode) policy() wal.SyncPolicy {
+	switch m {
+	case FsyncAlways:
+		return wal.SyncAlways
+	case FsyncNever:
+		return wal.SyncNever
+	}
+	return wal.SyncInterval
+}
+
 // ParseFsyncMode parses "always", "interval" or "never".
 func ParseFsyncMode(s string) (FsyncMode, error) {
 	for m, name := range fsyncNames {

@@ -67,23 +67,18 @@ type Engine struct {
 	refuse  atomic.Pointer[error]
 	pending atomic.Int64
 
-	replayed atomic.Int64 // points recovered so far, for Ready
-	walBytes atomic.Int64 // log bytes since the last snapshot
-	snapMu   sync.Mutex   // one snapshot at a time
-	spare    *wal.Batch   // writer-only: a drained batch's buffer
-	spareOps []op         // writer-only
-	wake     chan struct{}
-	kicked   atomic.Bool  // a wake-up is due
-	written  atomic.Int64 // log bytes written, for the syncer
-	handoffs chan segmentFile
-	// inlineHandOff is set once the syncer has stopped.
-	inlineHandOff atomic.Bool
-	snapNow       chan struct{}
-	cutc          chan chan cutResult
-	stop          chan struct{}
-	writerDone    chan struct{}
-	syncerDone    chan struct{}
-	snapperDone   chan struct{}
+	replayed    atomic.Int64 // points recovered so far, for Ready
+	walBytes    atomic.Int64 // log bytes since the last snapshot
+	snapMu      sync.Mutex   // one snapshot at a time
+	spare       *wal.Batch   // writer-only: a drained batch's buffer
+	spareOps    []op         // writer-only
+	wake        chan struct{}
+	kicked      atomic.Bool // a wake-up is due
+	snapNow     chan struct{}
+	cutc        chan chan cutResult
+	stop        chan struct{}
+	writerDone  chan struct{}
+	snapperDone chan struct{}
 }
 
 // batch is the records that one log write commits: the series records of
@@ -124,9 +119,7 @@ func New(cfg Config) (*Engine, error) {
 		cutc:        make(chan chan cutResult),
 		stop:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
-		syncerDone:  make(chan struct{}),
 		snapperDone: make(chan struct{}),
-		handoffs:    make(chan segmentFile, 64),
 	}
 	e.mem = store.NewMemoryLogged(cfg.Limits, e.logSeries)
 	e.room = sync.NewCond(&e.mu)

@@ -46,7 +46,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.state = stateReady
 	e.setRefuse(nil)
 	go e.writer()
-	go e.syncer()
 	go e.snapshotter()
 	return nil
 }
@@ -72,13 +71,12 @@ func (e *Engine) recover(ctx context.Context) error {
 		return err
 	}
 	opts := wal.Options{
-		SegmentSize: e.cfg.SegmentSize,
-		OpenFile:    e.cfg.OpenFile,
-		Logger:      e.log,
-		Registerer:  e.cfg.Registerer,
-	}
-	if e.cfg.Fsync != FsyncAlways {
-		opts.HandOff = e.handOff // segments are fsynced by the syncer
+		SegmentSize:  e.cfg.SegmentSize,
+		OpenFile:     e.cfg.OpenFile,
+		Logger:       e.log,
+		Registerer:   e.cfg.Registerer,
+		Sync:         e.cfg.Fsync.policy(),
+		SyncInterval: e.cfg.FsyncInterval,
 	}
 	e.wal, err = wal.Open(filepath.Join(dir, walDir), opts)
 	if err != nil {

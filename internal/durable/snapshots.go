@@ -142,7 +142,6 @@ func (e *Engine) Close() error {
 	close(e.stop)
 	<-e.snapperDone
 	<-e.writerDone
-	<-e.syncerDone
 	var errs []error
 	if err := e.snapshot(e.wal.Cut); err != nil {
 		errs = append(errs, fmt.Errorf("durable: final snapshot: %w", err))

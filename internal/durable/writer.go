@@ -2,10 +2,8 @@ package durable
 
 import (
 	"errors"
-	"time"
 
 	"metricsd/internal/store"
-	"metricsd/internal/wal"
 )
 
 // cutResult answers a cut request: the first segment after the cut.
@@ -21,12 +19,17 @@ type cutResult struct {
 // the next batch, so a batch of pipelined puts shares one write under
 // every mode. It also cuts segments for snapshots, so that nothing else
 // appends to the file. Under FsyncInterval and FsyncNever it never waits
-// for an fsync: the syncer does those, so a slow disk does not hold back
-// the write that an acknowledgement waits for.
+// for an fsync: the log's own syncer does those, so a slow disk does not
+// hold back the write that an acknowledgement waits for; when that syncer
+// fails, the writer fails the engine.
 func (e *Engine) writer() {
 	defer close(e.writerDone)
+	failed := e.wal.Failed()
 	for {
 		select {
+		case <-failed:
+			failed = nil
+			e.fail(e.wal.Err())
 		case <-e.wake:
 			e.kicked.Store(false)
 			e.flush()
@@ -35,77 +38,6 @@ func (e *Engine) writer() {
 			reply <- e.cut()
 		case <-e.stop:
 			e.flush()
-			return
-		}
-	}
-}
-
-// syncer does the fsyncs of FsyncInterval and FsyncNever beside the
-// writer: it finishes (fsyncs and closes) each segment the writer moves on
-// from, in order, and under FsyncInterval fsyncs the current segment every
-// FsyncInterval when something was written since the last time. It ends
-// after the writer, once it has finished every segment handed to it.
-func (e *Engine) syncer() {
-	defer close(e.syncerDone)
-	var tick <-chan time.Time
-	if e.cfg.Fsync == FsyncInterval {
-		t := time.NewTicker(e.cfg.FsyncInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	var synced int64 // e.written as of the last fsync
-	for {
-		select {
-		case s := <-e.handoffs:
-			e.finishSegment(s)
-		case <-tick:
-			e.drainHandoffs() // older segments first
-			if w := e.written.Load(); w != synced {
-				f, index := e.wal.Current()
-				if err := e.wal.SyncSegment(f, index); err != nil {
-					e.fail(err)
-				}
-				synced = w
-			}
-		case <-e.writerDone:
-			e.drainHandoffs()
-			e.inlineHandOff.Store(true)
-			return
-		}
-	}
-}
-
-// segmentFile is a segment the log has moved on from, to be finished.
-type segmentFile struct {
-	f     wal.File
-	index uint64
-}
-
-// handOff is the log's HandOff under FsyncInterval and FsyncNever: the
-// syncer finishes the segment, or the caller itself once the syncer has
-// stopped (the cut of the final snapshot).
-func (e *Engine) handOff(f wal.File, index uint64) {
-	if e.inlineHandOff.Load() {
-		e.finishSegment(segmentFile{f, index})
-		return
-	}
-	e.handoffs <- segmentFile{f, index}
-}
-
-// finishSegment fsyncs and closes a segment the log moved on from.
-func (e *Engine) finishSegment(s segmentFile) {
-	if err := e.wal.FinishSegment(s.f, s.index); err != nil {
-		e.fail(err)
-	}
-}
-
-// drainHandoffs finishes the segments waiting in e.handoffs.
-func (e *Engine) drainHandoffs() {
-	for {
-		select {
-		case s := <-e.handoffs:
-			e.finishSegment(s)
-		default:
 			return
 		}
 	}
@@ -131,13 +63,12 @@ func (e *Engine) flush() bool {
 		return false
 	}
 	frames := b.recs.Bytes()
-	if err := e.wal.Write(frames, e.cfg.Fsync == FsyncAlways); err != nil {
+	if err := e.wal.Write(frames); err != nil {
 		e.fail(err)
 		e.abandon(b)
 		e.finish(b, e.failure())
 		return false
 	}
-	e.written.Add(int64(len(frames)))
 	e.m.points.Add(float64(b.recs.Points()))
 	if n := e.walBytes.Add(int64(len(frames))); e.cfg.SnapshotWALBytes > 0 && n >= e.cfg.SnapshotWALBytes {
 		select {
