@@ -44,11 +44,20 @@ type Config struct {
 	// MaxPoints bounds the points stored, likewise; replacing a stored
 	// point is allowed at the bound. 0: no bound.
 	MaxPoints int64
-	// Retention keeps the points no older than the newest timestamp stored
-	// minus Retention: older puts are refused and expired points dropped
-	// in the background. Timestamps are seconds, so it is whole seconds.
-	// 0: keep everything.
+	// Retention keeps the points no older than the wall clock minus
+	// Retention: older puts are refused and expired points dropped in the
+	// background. It is measured against the clock, never against a
+	// timestamp a client sent. Timestamps are seconds, so it is whole
+	// seconds. 0: keep everything.
 	Retention time.Duration
+	// MaxFuture refuses puts (and Graphite lines) whose timestamp is more
+	// than this ahead of the wall clock, such as a sender of milliseconds.
+	// Whole seconds. 0, the default: no bound, as the course's server has
+	// none.
+	MaxFuture time.Duration
+	// MaxKeyLength bounds a new key's bytes; a put that would create a
+	// longer key is refused. Default DefaultMaxKeyLength; 0: no bound.
+	MaxKeyLength int
 
 	// TLSCertFile and TLSKeyFile, both set, serve the protocol over TLS.
 	TLSCertFile, TLSKeyFile string
@@ -94,6 +103,8 @@ const (
 	DefaultMaxConns      = 10_000
 	DefaultReadTimeout   = 60 * time.Second
 	DefaultWriteTimeout  = 30 * time.Second
+	// DefaultMaxKeyLength bounds keys (the course's server has no bound).
+	DefaultMaxKeyLength = 4096
 	// DefaultDataDir is metricsd serve's data directory; the Go API's
 	// default is memory only.
 	DefaultDataDir = "./metricsd-data"
@@ -111,6 +122,7 @@ func DefaultConfig() Config {
 		MaxConns:      DefaultMaxConns,
 		ReadTimeout:   DefaultReadTimeout,
 		WriteTimeout:  DefaultWriteTimeout,
+		MaxKeyLength:  DefaultMaxKeyLength,
 
 		Fsync:            DefaultFsync,
 		FsyncInterval:    durable.DefaultFsyncInterval,
@@ -128,11 +140,14 @@ func (c Config) validate() error {
 	if c.ReadTimeout < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 {
 		return errors.New("metricsd: timeouts must not be negative")
 	}
-	if c.MaxSeries < 0 || c.MaxPoints < 0 || c.Retention < 0 {
-		return errors.New("metricsd: max series, max points and retention must not be negative")
+	if c.MaxSeries < 0 || c.MaxPoints < 0 || c.Retention < 0 || c.MaxFuture < 0 || c.MaxKeyLength < 0 {
+		return errors.New("metricsd: max series, max points, retention, max future and max key length must not be negative")
 	}
 	if c.Retention > 0 && c.Retention < time.Second {
 		return fmt.Errorf("metricsd: retention %v is shorter than the timestamps' one-second resolution", c.Retention)
+	}
+	if c.MaxFuture > 0 && c.MaxFuture < time.Second {
+		return fmt.Errorf("metricsd: max future %v is shorter than the timestamps' one-second resolution", c.MaxFuture)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("metricsd: TLS needs both a certificate and a key file")
@@ -175,9 +190,11 @@ func (c Config) durableConfig(log *slog.Logger) (durable.Config, error) {
 // limits are the store's bounds for c.
 func (c Config) limits() store.Limits {
 	return store.Limits{
-		MaxSeries: c.MaxSeries,
-		MaxPoints: c.MaxPoints,
-		Retention: int64(c.Retention / time.Second),
+		MaxSeries:    c.MaxSeries,
+		MaxPoints:    c.MaxPoints,
+		Retention:    int64(c.Retention / time.Second),
+		MaxFuture:    int64(c.MaxFuture / time.Second),
+		MaxKeyLength: c.MaxKeyLength,
 	}
 }
 

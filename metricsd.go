@@ -29,12 +29,11 @@ import (
 // Server is a metricsd server: its storage, its protocol listener and,
 // when configured, its HTTP API and Graphite listeners.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  store.Engine // in memory, or durable with a DataDir
-	proto  *server.Server
-	side   *side // the HTTP API and Graphite listeners
-	retain *retainer
+	cfg   Config
+	log   *slog.Logger
+	store store.Engine // in memory, or durable with a DataDir
+	proto *server.Server
+	side  *side // the HTTP API and Graphite listeners
 
 	mu   sync.Mutex
 	addr net.Addr
@@ -88,7 +87,6 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
-	s.retain = startRetainer(cfg.Retention, st, log)
 	return s, nil
 }
 
@@ -116,7 +114,7 @@ func (s *Server) recover(ctx context.Context) error {
 // engine, not yet recovered (see recover).
 func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
 	if cfg.DataDir == "" {
-		return store.NewMemoryWith(cfg.limits()), nil
+		return store.New(store.Config{Limits: cfg.limits(), Logger: log}), nil
 	}
 	dcfg, err := cfg.durableConfig(log)
 	if err != nil {
@@ -135,11 +133,10 @@ func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store
 // not (recovering, failed disk, closed). For a readiness endpoint.
 func (s *Server) Ready() error { return s.store.Ready() }
 
-// closeStorage stops the retention loop and closes the durable engine, if
-// any: it commits what is pending, writes the final snapshot and releases
-// the data directory.
+// closeStorage closes the storage: it stops the retention loop and, with
+// a DataDir, commits what is pending, writes the final snapshot and
+// releases the data directory.
 func (s *Server) closeStorage() error {
-	s.retain.stop()
 	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("metricsd: %w", err)
 	}

@@ -44,7 +44,11 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 	fs.Int64Var(&cfg.MaxPoints, "max-points", cfg.MaxPoints,
 		"most points stored; a put adding one more is refused (0: no limit)")
 	fs.Var(retentionValue{&cfg.Retention}, "retention",
-		"keep points no older than the newest timestamp minus this `window`, e.g. 30d, 2w, 36h (0: forever)")
+		"keep points no older than the wall clock minus this `window`, e.g. 30d, 2w, 36h (0: forever)")
+	fs.Var(retentionValue{&cfg.MaxFuture}, "max-future",
+		"refuse puts and Graphite lines more than this `duration` ahead of the wall clock, e.g. 1h, 1d (0: no bound)")
+	fs.IntVar(&cfg.MaxKeyLength, "max-key-length", cfg.MaxKeyLength,
+		"longest key in `bytes`; a put creating a longer one is refused (0: no limit)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", cfg.TLSCertFile,
 		"serve TLS with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile,

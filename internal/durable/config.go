@@ -105,8 +105,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer, if not nil, gets the engine's and the log's metrics.
 	Registerer prometheus.Registerer
-	// Limits bound the store (series, points, retention). Replay applies
-	// them as puts did, so a put refused then is skipped again.
+	// Limits bound the store (series, points, retention, future
+	// timestamps, key length); memory checks them before anything is
+	// logged. Replay applies them again, so a put refused then, or expired
+	// since, is skipped.
 	Limits store.Limits
 	// OpenFile opens log segment files; nil means the operating system's.
 	// Tests inject write and fsync failures through it.

@@ -121,7 +121,7 @@ func New(cfg Config) (*Engine, error) {
 		writerDone:  make(chan struct{}),
 		snapperDone: make(chan struct{}),
 	}
-	e.mem = store.NewMemoryLogged(cfg.Limits, e.logSeries)
+	e.mem = store.New(store.Config{Limits: cfg.Limits, Created: e.logSeries, Logger: cfg.Logger})
 	e.room = sync.NewCond(&e.mu)
 	e.cur = e.newBatch()
 	e.setRefuse(ErrNotReady)
@@ -168,12 +168,6 @@ func (e *Engine) Keys(fn func(key []byte) error) error { return e.mem.Keys(fn) }
 
 // Stats returns the number of series and points stored.
 func (e *Engine) Stats() (series, points int) { return e.mem.Stats() }
-
-// DropExpired removes the points that fell out of the retention window
-// (see store.Memory.DropExpired). It logs nothing: the drop follows from
-// the points stored, so replay and a DropExpired after it reach the same
-// state.
-func (e *Engine) DropExpired() (int, error) { return e.mem.DropExpired() }
 
 // Submit implements store.Engine. Memory hands out the put's series (creating it,
 // and through logSeries its series record, if the key is new) after

@@ -45,6 +45,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.state = stateReady
 	e.setRefuse(nil)
+	e.mem.Start(ctx) // the retention loop; memory has nothing to recover
 	go e.writer()
 	go e.snapshotter()
 	return nil
@@ -69,6 +70,12 @@ func (e *Engine) recover(ctx context.Context) error {
 	from, err := e.loadSnapshot(p)
 	if err != nil {
 		return err
+	}
+	// The snapshot may hold points that expired since it was written: they
+	// go before the log replays, so that they take no room under
+	// MaxPoints that the replayed puts had.
+	if _, err := e.mem.DropExpired(); err != nil {
+		return fmt.Errorf("durable: drop expired points of the snapshot: %w", err)
 	}
 	opts := wal.Options{
 		SegmentSize:  e.cfg.SegmentSize,
@@ -167,9 +174,6 @@ type progress struct {
 	// last is the series of the latest point replayed: a points record
 	// usually holds runs of one series, which then skip the ID lookup.
 	last store.Ref
-	// noDropUntil is the point count before which put does not try
-	// dropping expired points again.
-	noDropUntil int64
 }
 
 func newProgress(ctx context.Context, e *Engine) *progress {
@@ -259,39 +263,16 @@ func (p *progress) record(typ byte, payload []byte) error {
 	return nil
 }
 
-// put replays one logged put. A put that memory's limits refuse now was
-// refused when it was made too, and is skipped, with one exception: the
-// retention loop dropped expired points between the original puts, which
-// replay does not, so under MaxPoints a put that was accepted may find
-// memory full. Then the points that the window has expired are dropped
-// (as the loop would have, and at least as many) and the put is tried
-// again. A drop that frees nothing is not retried for dropEvery more
-// points, so that a full store does not rescan itself on every put.
+// put replays one logged put. A put that memory's limits refuse now is
+// skipped: it was refused then too, or it has expired since (retention is
+// measured against the clock, so replay refuses what the retention pass
+// has dropped or would drop now, and needs no imitation of that pass).
 func (p *progress) put(ref store.Ref, pt store.Point) error {
-	err := p.e.mem.PutRef(ref, pt)
-	if err == nil || !isLimit(err) {
-		return err
-	}
-	if p.e.cfg.Limits.MaxPoints <= 0 || p.e.cfg.Limits.Retention <= 0 || p.points < p.noDropUntil {
-		return nil // refused then too
-	}
-	n, derr := p.e.mem.DropExpired()
-	if derr != nil {
-		return fmt.Errorf("durable: drop expired points during replay: %w", derr)
-	}
-	if n == 0 {
-		p.noDropUntil = p.points + dropEvery
-		return nil
-	}
 	if err := p.e.mem.PutRef(ref, pt); err != nil && !isLimit(err) {
 		return err
 	}
 	return nil
 }
-
-// dropEvery is how many replayed points pass after a drop of expired
-// points that freed nothing before replay tries another.
-const dropEvery = 1 << 16
 
 // rate is n per second over d, for logs.
 func rate(n int, d time.Duration) int64 {

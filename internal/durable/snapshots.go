@@ -138,6 +138,7 @@ func (e *Engine) Close() error {
 	e.setRefuse(ErrClosed)
 	e.room.Broadcast()
 	e.mu.Unlock()
+	e.mem.Close() // the retention loop
 
 	close(e.stop)
 	<-e.snapperDone

@@ -17,6 +17,7 @@ const (
 	ReasonNaN       = "nan_value"     // value is NaN, which carbon filters out
 	ReasonTooLong   = "too_long"      // longer than the line limit
 	ReasonStore     = "store"         // the storage refused the point
+	ReasonFuture    = "future"        // further ahead of the clock than --max-future
 )
 
 // LineError is returned by ParseLine: Reason says why the line is dropped,

@@ -141,7 +141,7 @@ func (s *session) handle(line []byte) {
 	}
 	t, err := s.rcv.cfg.Storage.Submit(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value})
 	if err != nil {
-		s.drop(ReasonStore, line, err)
+		s.drop(storeReason(err), line, err)
 		return
 	}
 	s.pending = append(s.pending, t)
@@ -160,13 +160,21 @@ const maxPending = 1024
 func (s *session) settle() {
 	for _, t := range s.pending {
 		if err := t.Wait(); err != nil {
-			s.drop(ReasonStore, nil, err)
+			s.drop(storeReason(err), nil, err)
 			continue
 		}
 		s.stored++
 	}
 	clear(s.pending)
 	s.pending = s.pending[:0]
+}
+
+// storeReason is the drop reason of a put the storage refused.
+func storeReason(err error) string {
+	if errors.Is(err, store.ErrFuture) {
+		return ReasonFuture
+	}
+	return ReasonStore
 }
 
 // drop counts a dropped line and logs it (rate-limited). NaN values are

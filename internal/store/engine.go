@@ -130,10 +130,4 @@ func (m *Memory) Submit(key []byte, p Point) (Ticket, error) {
 // Ready implements Engine: memory always takes puts.
 func (m *Memory) Ready() error { return nil }
 
-// Start implements Engine: memory has nothing to recover.
-func (m *Memory) Start(context.Context) error { return nil }
-
-// Close implements Engine: memory holds nothing to release.
-func (m *Memory) Close() error { return nil }
-
 var _ Engine = (*Memory)(nil)

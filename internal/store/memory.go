@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"hash/maphash"
-	"math"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sync"
@@ -38,10 +38,11 @@ type Memory struct {
 
 	limits Limits
 	// created, if set, is told of every series Ref creates (see
-	// NewMemoryLogged).
+	// Config.Created).
 	created func(Ref)
+	log     *slog.Logger
+	retain  retainer     // the retention loop, between Start and Close
 	total   atomic.Int64 // points stored, counted only under MaxPoints
-	newest  atomic.Int64 // the newest timestamp stored, for Retention
 }
 
 // shard is one lock-striped slice of the key space. The padding keeps
@@ -59,10 +60,10 @@ type shardState struct {
 // NewMemory returns an empty in-memory engine.
 func NewMemory() *Memory {
 	m := &Memory{
+		log:     slog.New(slog.DiscardHandler),
 		seed:    maphash.MakeSeed(),
 		scratch: make(scratchList, scratchPerProc*runtime.GOMAXPROCS(0)),
 	}
-	m.newest.Store(math.MinInt64)
 	for i := range m.shards {
 		m.shards[i].series = make(map[string]*series)
 	}
@@ -148,15 +149,12 @@ func (m *Memory) Put(key []byte, p Point) error {
 }
 
 // put stores p in s, under MaxPoints only if there is room or p replaces a
-// stored point. Retention has been checked by the caller.
+// stored point. The time limits have been checked by the caller.
 func (m *Memory) put(s *series, p Point) error {
 	reserved := m.reservePoint()
 	added, err := m.putInto(s, p, reserved)
 	if reserved && added == 0 {
 		m.releasePoint()
-	}
-	if err == nil && m.limits.Retention > 0 {
-		m.noteTimestamp(p.Timestamp)
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"fmt"
+	"log/slog"
 	"slices"
 )
 
@@ -20,34 +21,48 @@ func (r Ref) ID() uint64 { return r.s.id }
 // long as the store lives.
 func (r Ref) Key() []byte { return r.s.key }
 
-// NewMemoryLogged returns an empty in-memory engine that enforces l and
-// tells created of every series that Ref (or Put) creates, once the
-// series has passed the limits and got its ID. created runs with the
-// lock that orders creations held, so its calls come in ID order; it must
-// not call back into the Memory. Series restored by LoadSeries or
-// RestoreSeries are not reported: they come from the log already.
-func NewMemoryLogged(l Limits, created func(Ref)) *Memory {
-	m := NewMemoryWith(l)
-	m.created = created
+// Config configures a Memory built by New.
+type Config struct {
+	// Limits bound what the Memory holds.
+	Limits Limits
+	// Created, if set, is told of every series that Ref (or Put) creates,
+	// once the series has passed the limits and got its ID. It runs with
+	// the lock that orders creations held, so its calls come in ID order;
+	// it must not call back into the Memory. Series restored by LoadSeries
+	// or RestoreSeries are not reported: they come from a log already.
+	Created func(Ref)
+	// Logger receives the retention pass's failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// New returns an empty in-memory engine configured by cfg.
+func New(cfg Config) *Memory {
+	m := NewMemoryWith(cfg.Limits)
+	m.created = cfg.Created
+	if cfg.Logger != nil {
+		m.log = cfg.Logger
+	}
 	return m
 }
 
 // Ref returns the series of key, creating it if key has none. Everything
 // that can refuse a put before it reaches a series is checked here, before
 // a series exists or anything is logged: retention refuses ts when it is
-// older than the window, MaxPoints a new series when the store is full,
-// MaxSeries one series too many. Each refusal wraps ErrLimit. key is only
+// older than the window, MaxFuture when it is too far ahead of the clock,
+// MaxKeyLength a new key too long, MaxPoints a new series when the store
+// is full, MaxSeries one series too many. Each refusal wraps ErrLimit. key is only
 // read during the call; the series copies it when it is created, the one
 // copy a put makes.
 func (m *Memory) Ref(key []byte, ts int64) (Ref, error) {
-	if m.limits.Retention > 0 {
-		if err := m.checkRetention(ts); err != nil {
-			return Ref{}, err
-		}
+	if err := m.checkTime(ts); err != nil {
+		return Ref{}, err
 	}
 	sh := m.shardOf(key)
 	if s := m.lookup(sh, key); s != nil {
 		return Ref{s}, nil
+	}
+	if err := m.checkKey(key); err != nil {
+		return Ref{}, err
 	}
 	if n := m.limits.MaxPoints; n > 0 && m.total.Load() >= n {
 		return Ref{}, m.errPointLimit() // a new series always adds a point
@@ -60,14 +75,12 @@ func (m *Memory) Ref(key []byte, ts int64) (Ref, error) {
 }
 
 // PutRef stores p in r's series, replacing a point with the same timestamp
-// (last write wins). It checks retention again (a log may apply a put a
-// while after Ref) and MaxPoints exactly; an error means nothing was
+// (last write wins). It checks the time limits again (a log applies a put
+// a little after Ref, and replays it much later) and MaxPoints exactly; an error means nothing was
 // stored.
 func (m *Memory) PutRef(r Ref, p Point) error {
-	if m.limits.Retention > 0 {
-		if err := m.checkRetention(p.Timestamp); err != nil {
-			return err
-		}
+	if err := m.checkTime(p.Timestamp); err != nil {
+		return err
 	}
 	return m.put(r.s, p)
 }

@@ -20,12 +20,12 @@ func TestRefChecksLimitsBeforeCreating(t *testing.T) {
 	}{
 		{"max series", Limits{MaxSeries: 1}, []string{"a"}, "b", 1000},
 		{"max points", Limits{MaxPoints: 1}, []string{"a"}, "b", 1000},
-		{"retention", Limits{Retention: 100}, []string{"a"}, "b", 10},
+		{"retention", Limits{Retention: 100, Now: fixedClock(1000)}, []string{"a"}, "b", 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var created []uint64
-			m := NewMemoryLogged(tt.limits, func(r Ref) { created = append(created, r.ID()) })
+			m := New(Config{Limits: tt.limits, Created: func(r Ref) { created = append(created, r.ID()) }})
 			for _, k := range tt.fill {
 				mustPut(t, m, k, 1000, 1)
 			}
@@ -44,7 +44,7 @@ func TestRefChecksLimitsBeforeCreating(t *testing.T) {
 
 func TestRefIDsAndCreation(t *testing.T) {
 	var created []string
-	m := NewMemoryLogged(Limits{}, func(r Ref) { created = append(created, string(r.Key())) })
+	m := New(Config{Limits: Limits{}, Created: func(r Ref) { created = append(created, string(r.Key())) }})
 	a, err := m.Ref([]byte("a"), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func TestRefIDsAndCreation(t *testing.T) {
 }
 
 func TestRestoreSeries(t *testing.T) {
-	m := NewMemoryLogged(Limits{MaxSeries: 1}, func(Ref) { t.Fatal("a restored series was reported as created") })
+	m := New(Config{Limits: Limits{MaxSeries: 1}, Created: func(Ref) { t.Fatal("a restored series was reported as created") }})
 	for _, id := range []uint64{5, 2} { // a record logged again may come late
 		if _, err := m.RestoreSeries(id, []byte{byte('a' + id)}); err != nil {
 			t.Fatal(err)
