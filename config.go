@@ -11,6 +11,7 @@ import (
 
 	"metricsd/internal/durable"
 	"metricsd/internal/store"
+	"metricsd/internal/wal"
 )
 
 // Config is everything a Server can be told. The command fills it from
@@ -70,12 +71,9 @@ type Config struct {
 	// second server. Empty keeps everything in memory only, as the course's
 	// server and RunServer do. metricsd serve sets DefaultDataDir.
 	DataDir string
-	// Fsync is the promise of an acknowledged put with a DataDir: "always"
-	// (on disk before the answer; concurrent puts share fsyncs),
-	// "interval" (fsync at least every FsyncInterval; a machine crash loses
-	// at most that interval) or "never" (left to the OS). Empty means
-	// "interval".
-	Fsync string
+	// Fsync is the promise of an acknowledged put with a DataDir (see
+	// FsyncMode). The zero value is FsyncInterval.
+	Fsync FsyncMode
 	// FsyncInterval bounds the time between fsyncs under "interval"
 	// (default and 0: one second).
 	FsyncInterval time.Duration
@@ -94,6 +92,51 @@ type Config struct {
 	GraphiteAddr string
 	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr.
 	Pprof bool
+
+	// openSegment, if set, opens the log's segment files: tests hold or
+	// fail them to watch a recovery or a disk failure end to end.
+	openSegment wal.OpenFileFunc
+}
+
+// FsyncMode is what an acknowledged put promises with a DataDir. It is a
+// flag.Value ("always", "interval", "never").
+type FsyncMode uint8
+
+// The fsync modes (docs/operations.md has the promise table).
+const (
+	// FsyncInterval, the default: the record is written to the operating
+	// system before the ok, and fsynced at least every FsyncInterval: a
+	// crash of the process loses nothing acknowledged, a crash of the
+	// machine at most the last interval.
+	FsyncInterval FsyncMode = iota
+	// FsyncAlways: the record is written and fsynced before the ok;
+	// concurrent and pipelined puts share one fsync (group commit).
+	FsyncAlways
+	// FsyncNever: the record is written to the operating system before the
+	// ok; flushing it to disk is left to the OS (and done when a log
+	// segment is full and at shutdown).
+	FsyncNever
+)
+
+var fsyncNames = [...]string{FsyncInterval: "interval", FsyncAlways: "always", FsyncNever: "never"}
+
+// String is the mode's name, as --fsync takes it.
+func (m FsyncMode) String() string {
+	if int(m) < len(fsyncNames) {
+		return fsyncNames[m]
+	}
+	return fmt.Sprintf("FsyncMode(%d)", m)
+}
+
+// Set implements flag.Value: it parses "always", "interval" or "never".
+func (m *FsyncMode) Set(s string) error {
+	for i, name := range fsyncNames {
+		if s == name {
+			*m = FsyncMode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("fsync mode %q: want always, interval or never", s)
 }
 
 // Defaults of Config.
@@ -108,7 +151,7 @@ const (
 	// DefaultDataDir is metricsd serve's data directory; the Go API's
 	// default is memory only.
 	DefaultDataDir = "./metricsd-data"
-	DefaultFsync   = "interval"
+	DefaultFsync   = FsyncInterval
 	// DefaultHTTPAddr is metricsd serve's HTTP API address; the Go API
 	// serves no HTTP unless asked.
 	DefaultHTTPAddr = "127.0.0.1:8889"
@@ -155,8 +198,11 @@ func (c Config) validate() error {
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		return errors.New("metricsd: a client CA file needs TLS (certificate and key files)")
 	}
-	if _, err := c.durableConfig(nil); err != nil {
-		return err
+	if c.Fsync > FsyncNever {
+		return fmt.Errorf("metricsd: unknown fsync mode %d", c.Fsync)
+	}
+	if c.FsyncInterval < 0 {
+		return fmt.Errorf("metricsd: fsync interval %v must not be negative", c.FsyncInterval)
 	}
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
@@ -164,27 +210,19 @@ func (c Config) validate() error {
 	return nil
 }
 
-// durableConfig is the durable engine's configuration for c.
-func (c Config) durableConfig(log *slog.Logger) (durable.Config, error) {
-	mode := durable.FsyncInterval
-	if c.Fsync != "" {
-		m, err := durable.ParseFsyncMode(c.Fsync)
-		if err != nil {
-			return durable.Config{}, fmt.Errorf("metricsd: %w", err)
-		}
-		mode = m
-	}
-	if c.FsyncInterval < 0 {
-		return durable.Config{}, fmt.Errorf("metricsd: fsync interval %v must not be negative", c.FsyncInterval)
-	}
+// durableConfig is the durable engine's configuration for c, which
+// validate has checked.
+func (c Config) durableConfig(log *slog.Logger) durable.Config {
+	modes := [...]durable.FsyncMode{FsyncInterval: durable.FsyncInterval, FsyncAlways: durable.FsyncAlways, FsyncNever: durable.FsyncNever}
 	return durable.Config{
 		Dir:              c.DataDir,
-		Fsync:            mode,
+		Fsync:            modes[c.Fsync],
 		FsyncInterval:    c.FsyncInterval,
 		SnapshotInterval: c.SnapshotInterval,
 		Logger:           log,
 		Limits:           c.limits(),
-	}, nil
+		OpenFile:         c.openSegment,
+	}
 }
 
 // limits are the store's bounds for c.

@@ -7,12 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"metricsd/internal/store"
+	"metricsd/internal/wal"
 	"metricsd/internal/testnet"
 )
 
@@ -184,56 +185,87 @@ func TestMaxKeyLength(t *testing.T) {
 }
 
 func TestRetentionSurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
 	cfg := DefaultConfig()
-	cfg.DataDir = dir
-	cfg.Fsync = "always"
+	cfg.DataDir = t.TempDir()
+	cfg.Fsync = FsyncAlways
 	now := time.Now().Unix()
 	// First without retention: the log holds old and new points.
-	func() {
-		srv, err := NewServer(cfg)
-		if err != nil {
-			t.Fatal(err)
+	first, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dialSession(t, testnet.Serve(t, first, nil))
+	for _, ts := range []int64{now - 1000, now - 500, now} {
+		if got := s.ask(fmt.Sprintf("put k 1 %d", ts)); got != "ok\n\n" {
+			t.Fatalf("put answered %q", got)
 		}
-		defer srv.Shutdown(context.Background())
-		for _, ts := range []int64{now - 1000, now - 500, now} {
-			if err := srv.store.Put([]byte("k"), pointAt(ts)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}()
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Restarted with a window, the expired points are gone before the
 	// first request.
 	cfg.Retention = 100 * time.Second
-	s := dialSession(t, serveFor(t, cfg))
+	s = dialSession(t, serveFor(t, cfg))
 	if got := s.ask("get k"); got != fmt.Sprintf("ok\nk 1.0 %d\n\n", now) {
 		t.Fatalf("after a restart with retention, get k = %q", got)
 	}
 }
 
-func pointAt(ts int64) store.Point { return store.Point{Timestamp: ts, Value: 1} }
 
-func TestHTTPUpBeforeServeWithDataDir(t *testing.T) {
+// TestReadinessDuringRecovery: NewServer touches nothing; the first Serve
+// brings the HTTP API up before it recovers, /readyz answers 503 with the
+// recovery's progress while the log replays, then 200 once the storage is
+// ready, and only then are puts answered (issue #10.5).
+func TestReadinessDuringRecovery(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
+	cfg.Fsync = FsyncNever
+	first, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dialSession(t, testnet.Serve(t, first, nil))
+	for _, req := range []string{"put a 1 1", "put a 2 2", "put b 3 3"} {
+		if got := s.ask(req); got != "ok\n\n" {
+			t.Fatalf("%q answered %q", req, got)
+		}
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	gate := make(chan struct{})
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.openSegment = func(name string, flag int, perm os.FileMode) (wal.File, error) {
+		<-gate // recovery opens the last segment for appending at its end
+		return wal.OpenOS(name, flag, perm)
+	}
 	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
-	if srv.HTTPAddr() == nil {
-		t.Fatal("the HTTP API is not up after recovery and before Serve")
+	if srv.HTTPAddr() != nil {
+		t.Fatal("NewServer bound the HTTP API")
 	}
+	addr := testnet.Serve(t, srv, nil)
+	testnet.WaitFor(t, "the HTTP API", func() bool { return srv.HTTPAddr() != nil })
 	c := &http.Client{Timeout: testTimeout}
-	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK} {
-		resp, err := c.Get("http://" + srv.HTTPAddr().String() + path)
+	readyz := func() (int, string) {
+		resp, err := c.Get("http://" + srv.HTTPAddr().String() + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%s = %d, want %d", path, resp.StatusCode, want)
-		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || body != "not ready: durable: not ready: recovering, 3 points loaded\n" {
+		t.Fatalf("/readyz during recovery = %d %q", code, body)
+	}
+	close(gate)
+	testnet.WaitFor(t, "/readyz to turn 200", func() bool { code, _ := readyz(); return code == http.StatusOK })
+	if got := dialSession(t, addr).ask("get *"); got != "ok\na 1.0 1\na 2.0 2\nb 3.0 3\n\n" {
+		t.Fatalf("after recovery get * = %q", got)
 	}
 }

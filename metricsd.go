@@ -35,20 +35,22 @@ type Server struct {
 	proto *server.Server
 	side  *side // the HTTP API and Graphite listeners
 
+	// start is the first Serve's start-up (see startUp), done once; a
+	// Shutdown before it marks it done instead, and one during it cancels
+	// it through stop and waits for it.
+	start    sync.Once
+	startErr error
+	stop     context.Context
+	cancel   context.CancelFunc
+
 	mu   sync.Mutex
 	addr net.Addr
 }
 
-// NewServer checks cfg and builds a Server that is not yet listening. With
-// a DataDir it first recovers the directory (see NewServerContext).
+// NewServer checks cfg and builds a Server. It does no I/O: it neither
+// listens nor reads the data directory; Serve and Run do, in order (see
+// Serve).
 func NewServer(cfg Config) (*Server, error) {
-	return NewServerContext(context.Background(), cfg)
-}
-
-// NewServerContext is NewServer whose recovery of cfg.DataDir, which can
-// take a while for a large log, stops when ctx ends (a signal during
-// startup).
-func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +63,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, err := openStorage(cfg, log, reg)
+	st, err := newStorage(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -77,49 +79,32 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:       server.NewMetrics(reg),
 	})
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("metricsd: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, store: st, proto: proto}
+	s.stop, s.cancel = context.WithCancel(context.Background())
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
-		return nil, errors.Join(err, s.closeStorage())
-	}
-	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// recover recovers the durable engine's directory, if there is one. The
-// HTTP API is up first, so that /healthz answers and /readyz says
-// "recovering, N points loaded" while a long log replays, instead of the
-// port being closed (which a liveness probe would take for a dead process).
-func (s *Server) recover(ctx context.Context) error {
-	if s.cfg.DataDir == "" {
-		return s.store.Start(ctx) // nothing to recover
-	}
-	if err := s.side.startHTTP(); err != nil {
-		return errors.Join(err, s.closeStorage())
-	}
-	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
-	if err := s.store.Start(ctx); err != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		return errors.Join(fmt.Errorf("metricsd: %w", err), s.side.shutdown(sctx), s.closeStorage())
-	}
-	return nil
+// NewServerContext is NewServer. Building does no I/O any more, so ctx is
+// not used: the context of Run stops a long recovery, and Shutdown stops
+// one under Serve.
+//
+// Deprecated: use NewServer.
+func NewServerContext(_ context.Context, cfg Config) (*Server, error) {
+	return NewServer(cfg)
 }
 
-// openStorage returns the in-memory store, or with a DataDir the durable
-// engine, not yet recovered (see recover).
-func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
+// newStorage returns the in-memory engine, or with a DataDir the durable
+// engine; neither has touched the disk yet (see startUp).
+func newStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
 	if cfg.DataDir == "" {
 		return store.New(store.Config{Limits: cfg.limits(), Logger: log}), nil
 	}
-	dcfg, err := cfg.durableConfig(log)
-	if err != nil {
-		return nil, err
-	}
+	dcfg := cfg.durableConfig(log)
 	dcfg.Registerer = reg
 	engine, err := durable.New(dcfg)
 	if err != nil {
@@ -128,14 +113,48 @@ func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store
 	return engine, nil
 }
 
+// errServerClosed is the start-up's error when Shutdown came first.
+var errServerClosed = errors.New("metricsd: server closed")
+
+// startUp is what the first Serve does before it accepts a protocol
+// connection, in this order: the HTTP API is served first, with /readyz
+// answering 503 ("recovering, N points loaded") so that a liveness probe
+// sees a live process during a long recovery; then the storage starts (the
+// durable engine recovers its directory; ctx or Shutdown stops that); then
+// the Graphite listener is bound. Later calls return the first one's
+// error.
+func (s *Server) startUp(ctx context.Context) error {
+	s.start.Do(func() {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(s.stop, cancel)()
+		s.startErr = s.startSteps(ctx)
+	})
+	return s.startErr
+}
+
+func (s *Server) startSteps(ctx context.Context) error {
+	if err := s.side.startHTTP(); err != nil {
+		return err
+	}
+	if s.cfg.DataDir != "" {
+		s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync.String())
+	}
+	if err := s.store.Start(ctx); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
+	return s.side.listen()
+}
+
 // Ready reports whether the server's storage takes puts: nil when it does
-// (always, in memory); with a DataDir, the durable engine's reason when
-// not (recovering, failed disk, closed). For a readiness endpoint.
+// (always, in memory, once started); with a DataDir, the durable engine's
+// reason when not (recovering, failed disk, closed). For a readiness
+// endpoint.
 func (s *Server) Ready() error { return s.store.Ready() }
 
 // closeStorage closes the storage: it stops the retention loop and, with
 // a DataDir, commits what is pending, writes the final snapshot and
-// releases the data directory.
+// releases the data directory. Shutdown is its one caller.
 func (s *Server) closeStorage() error {
 	if err := s.store.Close(); err != nil {
 		return fmt.Errorf("metricsd: %w", err)
@@ -148,19 +167,39 @@ func (s *Server) closeStorage() error {
 func (s *Server) ListenAndServe() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
+		return s.failed(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err))
 	}
 	return s.Serve(ln)
 }
 
+// failed shuts the server down after err, which ended Serve before it was
+// served, and returns err with whatever the shutdown reported.
+func (s *Server) failed(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	return errors.Join(err, s.Shutdown(ctx))
+}
+
 // Serve serves the protocol on ln until Shutdown, after which it returns
-// nil. It closes ln when it returns. The first Serve also binds and serves
-// HTTPAddr and GraphiteAddr when they are set; if one can't be bound, Serve
-// returns that error at once (and closes the storage).
+// nil. It closes ln when it returns. The first Serve starts the server
+// (see startUp: the HTTP API, then recovery, then the Graphite listener)
+// before it accepts on ln; if that fails, Serve shuts the server down and
+// returns the error.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.side.listen(); err != nil {
+	return s.serve(context.Background(), ln)
+}
+
+// serve is Serve, whose start-up (a recovery) ends with ctx.
+func (s *Server) serve(ctx context.Context, ln net.Listener) error {
+	if err := s.startUp(ctx); err != nil {
 		ln.Close()
-		return errors.Join(err, s.closeStorage())
+		switch {
+		case errors.Is(err, errServerClosed) || s.stop.Err() != nil:
+			return nil // Shutdown stopped the start-up and does the rest
+		case ctx.Err() != nil:
+			return s.failed(nil) // Run's context ended: an orderly stop
+		}
+		return s.failed(err)
 	}
 	s.mu.Lock()
 	s.addr = ln.Addr()
@@ -186,14 +225,15 @@ func (s *Server) warnIfExposed(addr net.Addr) {
 }
 
 // Run serves cfg.Addr until ctx ends, then shuts down gracefully within
-// shutdownGrace. A bind failure is returned at once.
+// shutdownGrace. A bind failure is returned at once; so is a failed
+// recovery, and ctx ending during recovery stops it.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
+		return s.failed(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err))
 	}
 	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	go func() { served <- s.serve(ctx, ln) }()
 	select {
 	case err := <-served:
 		return err
@@ -224,6 +264,10 @@ func (s *Server) Addr() net.Addr {
 // It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.side.markStopping() // /readyz says so while sessions drain
+	// A start-up under way (a recovery) is cancelled and waited for; one
+	// that has not begun never will.
+	s.cancel()
+	s.start.Do(func() { s.startErr = errServerClosed })
 	err := s.proto.Shutdown(ctx)
 	if err != nil {
 		err = fmt.Errorf("metricsd: %w", err)

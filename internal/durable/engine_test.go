@@ -616,3 +616,47 @@ func TestReplayUnderPointLimitWithRetention(t *testing.T) {
 		t.Fatalf("replay lost puts that the point limit let in:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestDataDirectoryPermissions: a new data directory and everything in it
+// is private (issue #10.7); an existing one that others can read gets a
+// warning.
+func TestDataDirectoryPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	e := start(t, Config{Dir: dir, Fsync: FsyncAlways})
+	put(t, e, "k", 1, 1)
+	if err := e.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	put(t, e, "k", 2, 2)
+	closeEngine(t, e)
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		}
+		if got := info.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %04o, want %04o", path, got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	closeEngine(t, start(t, Config{Dir: open, Logger: newLogger(&logs)}))
+	if !strings.Contains(logs.String(), "readable or writable by group or others") {
+		t.Errorf("no warning about a directory of mode 0755:\n%s", logs.String())
+	}
+}

@@ -54,8 +54,16 @@ func (e *Engine) Start(ctx context.Context) error {
 // recover does Start's work.
 func (e *Engine) recover(ctx context.Context) error {
 	dir := e.cfg.Dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The directory is private (0700, its files 0600): the points are the
+	// users' data. PostgreSQL refuses a group- or world-readable data
+	// directory; metricsd warns, so that an existing setup keeps working.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("durable: create data directory %s: %w", dir, err)
+	}
+	if info, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("durable: data directory: %w", err)
+	} else if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		e.log.Warn("the data directory is readable or writable by group or others; run chmod 700 on it", "data_dir", dir, "mode", fmt.Sprintf("%04o", perm))
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -129,7 +137,7 @@ func (e *Engine) loadSnapshot(p *progress) (uint64, error) {
 // The lock goes with the process, even on SIGKILL.
 func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("durable: open lock file %s: %w", path, err)
 	}

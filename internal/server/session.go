@@ -298,8 +298,20 @@ func (s *session) appendPoints(key []byte, points []store.Point) error {
 	return err
 }
 
-// serverError answers a put that the server, not the request, failed.
+// storageFailed is the answer to a put that the storage could not take
+// for a reason other than a limit (a failed disk, a storage closing): a
+// fixed text, documented in docs/protocol.md. The error itself, with its
+// paths, goes to the log; the engine logs its failure when it happens.
+const storageFailed = "storage failed"
+
+// serverError answers a put the storage refused: a limit's refusal with
+// its own text (it names the limit, never a path), anything else with
+// storageFailed.
 func (s *session) serverError(err error) {
+	text := storageFailed
+	if errors.Is(err, store.ErrLimit) {
+		text = err.Error()
+	}
 	s.srv.log.Debug("put refused", "err", err)
-	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), err.Error()))
+	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), text))
 }

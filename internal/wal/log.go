@@ -142,7 +142,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
 	}
 	return &Log{
@@ -382,7 +382,7 @@ func (l *Log) finishSegment(f File, index uint64) error {
 // entry durable at once (otherwise finishSegment of the previous segment
 // does).
 func (l *Log) create(index uint64, syncDir bool) error {
-	f, err := l.opts.OpenFile(segmentPath(l.dir, index), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := l.opts.OpenFile(segmentPath(l.dir, index), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("wal: create segment %s: %w", SegmentName(index), err)
 	}
