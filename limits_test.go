@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"metricsd/internal/wal"
 	"metricsd/internal/testnet"
+	"metricsd/internal/wal"
 )
 
 // serveFor runs a server with cfg on 127.0.0.1:0 until the test ends and
@@ -211,7 +211,6 @@ func TestRetentionSurvivesRestart(t *testing.T) {
 		t.Fatalf("after a restart with retention, get k = %q", got)
 	}
 }
-
 
 // TestReadinessDuringRecovery: NewServer touches nothing; the first Serve
 // brings the HTTP API up before it recovers, /readyz answers 503 with the
