@@ -49,12 +49,17 @@ type Engine struct {
 	maxKey int
 	lock   *os.File
 
-	mu       sync.Mutex // guards what follows, and the log order of puts
-	room     *sync.Cond // signalled when the pending batch is taken
-	state    state
-	failErr  error // the first write or fsync failure; sticky
-	startErr error
-	cur      *batch // records waiting for the writer, in log order
+	mu      sync.Mutex // guards what follows, and the log order of puts
+	room    *sync.Cond // signalled when the pending batch is taken
+	state   state
+	failErr error // the first write or fsync failure since the last recovery
+	// retryable says that failErr left the log as it was (a write that
+	// was rolled back, as on a full disk): the writer retries with backoff
+	// and takes puts again once the log takes a write. Otherwise the
+	// failure is sticky until restart.
+	retryable bool
+	startErr  error
+	cur       *batch // records waiting for the writer, in log order
 	// unlogged holds the series whose series record was in a batch that
 	// was never written (a failed write): the next point of such a series
 	// logs its record again first, so that the log never holds a point of
@@ -297,18 +302,40 @@ func (e *Engine) Ready() error {
 
 // fail makes the engine refuse puts from now on, because of err.
 func (e *Engine) fail(err error) {
+	retry := errors.Is(err, wal.ErrNotWritten)
 	e.mu.Lock()
 	first := e.failErr == nil
 	if first {
 		e.failErr = fmt.Errorf("%w: %w", ErrFailed, err)
+		e.retryable = retry
 		e.setRefuse(e.failErr)
 		e.room.Broadcast()
+	} else if !retry {
+		e.retryable = false // a later failure that only a restart can undo
 	}
 	e.mu.Unlock()
-	if first {
-		e.m.failed.Set(1)
+	if !first {
+		return
+	}
+	e.m.failed.Set(1)
+	if retry {
+		e.log.Error("durable: a write of the log failed and was rolled back; refusing puts while the writer retries", "err", err)
+	} else {
 		e.log.Error("durable: the write-ahead log failed; refusing puts until restart", "err", err)
 	}
+}
+
+// recovered ends a retryable failure: puts are taken again.
+func (e *Engine) recovered() {
+	e.mu.Lock()
+	err := e.failErr
+	e.failErr, e.retryable = nil, false
+	if e.state == stateReady {
+		e.setRefuse(nil)
+	}
+	e.mu.Unlock()
+	e.m.failed.Set(0)
+	e.log.Info("durable: the write-ahead log takes writes again; puts are accepted", "after", err)
 }
 
 var _ store.Engine = (*Engine)(nil)

@@ -2,8 +2,10 @@ package durable
 
 import (
 	"errors"
+	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/wal"
 )
 
 // cutResult answers a cut request: the first segment after the cut.
@@ -25,11 +27,27 @@ type cutResult struct {
 func (e *Engine) writer() {
 	defer close(e.writerDone)
 	failed := e.wal.Failed()
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	var retryc <-chan time.Time
+	backoff := retryMin
 	for {
+		if retryc == nil && e.isRetrying() {
+			retry.Reset(backoff)
+			retryc = retry.C
+		}
 		select {
 		case <-failed:
 			failed = nil
 			e.fail(e.wal.Err())
+		case <-retryc:
+			retryc = nil
+			if e.probe() {
+				backoff = retryMin
+			} else {
+				backoff = min(2*backoff, retryMax)
+			}
 		case <-e.wake:
 			e.kicked.Store(false)
 			e.flush()
@@ -41,6 +59,58 @@ func (e *Engine) writer() {
 			return
 		}
 	}
+}
+
+// The writer's retry backoff after a failed write: from retryMin, doubling
+// up to retryMax, so that a disk that has room again is used within a
+// second or two, and a dead one costs a write system call a few times a
+// second.
+const (
+	retryMin = 10 * time.Millisecond
+	retryMax = 2 * time.Second
+)
+
+// isRetrying reports whether the engine is in a retryable failure.
+func (e *Engine) isRetrying() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failErr != nil && e.retryable
+}
+
+// probe tries to write the series records of the series whose records a
+// failed write lost, or, with none, the newest series' record again (a
+// series record met twice is harmless), and ends the failure if the log
+// takes it. With no series at all there is nothing to lose: the failure
+// ends, and the next put's write tells.
+func (e *Engine) probe() bool {
+	recs := wal.NewBatch(4<<10, wal.MaxPointsBody(e.cfg.SegmentSize))
+	e.mu.Lock()
+	relogged := make([]uint64, 0, len(e.unlogged))
+	for id, ref := range e.unlogged {
+		recs.AddSeries(id, ref.Key())
+		relogged = append(relogged, id)
+	}
+	e.mu.Unlock()
+	if len(relogged) == 0 {
+		if ref, ok := e.mem.LastRef(); ok {
+			recs.AddSeries(ref.ID(), ref.Key())
+		}
+	}
+	if recs.Len() > 0 {
+		if err := e.wal.Write(recs.Bytes()); err != nil {
+			if !errors.Is(err, wal.ErrNotWritten) {
+				e.fail(err) // now only a restart helps
+			}
+			return false
+		}
+	}
+	e.mu.Lock()
+	for _, id := range relogged {
+		delete(e.unlogged, id)
+	}
+	e.mu.Unlock()
+	e.recovered()
+	return true
 }
 
 // flush commits the pending batch, if any, and reports whether it wrote.

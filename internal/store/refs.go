@@ -131,3 +131,13 @@ func (m *Memory) SeriesCount() int {
 	defer m.orderMu.RUnlock()
 	return len(m.order)
 }
+
+// LastRef returns the newest series, if there is one.
+func (m *Memory) LastRef() (Ref, bool) {
+	m.orderMu.RLock()
+	defer m.orderMu.RUnlock()
+	if len(m.order) == 0 {
+		return Ref{}, false
+	}
+	return Ref{m.order[len(m.order)-1]}, true
+}

@@ -200,10 +200,18 @@ func (l *Log) Write(frames []byte) error {
 		if rerr := l.rollback(startSeg, startSize); rerr != nil {
 			return fmt.Errorf("%w; rolling the log back failed too: %v", err, rerr)
 		}
-		return err
+		return fmt.Errorf("%w: %w", ErrNotWritten, err)
 	}
 	return nil
 }
+
+// ErrNotWritten is wrapped by a Write error after which the log was rolled
+// back cleanly (truncated and fsynced to where it was before the call):
+// nothing of that write is in the log, everything before it is as it was,
+// and a later Write may succeed (a disk that was full has room again). A
+// Write error without it (the rollback failed too, or the syncer's fsync
+// failed earlier) leaves the log in a state only a restart can establish.
+var ErrNotWritten = errors.New("wal: write not done")
 
 // append writes frames, cutting segments where needed.
 func (l *Log) append(frames []byte) error {
