@@ -32,7 +32,8 @@ const (
 
 var fsyncNames = [...]string{FsyncInterval: "interval", FsyncAlways: "always", FsyncNever: "never"}
 
-// String is the mode's name as --fsync takes it.
+// String is the mode's name, for logs (metricsd.FsyncMode is the one
+// that --fsync parses).
 func (m FsyncMode) String() string {
 	if int(m) < len(fsyncNames) {
 		return fsyncNames[m]
@@ -49,16 +50,6 @@ func (m FsyncMode) policy() wal.SyncPolicy {
 		return wal.SyncNever
 	}
 	return wal.SyncInterval
-}
-
-// ParseFsyncMode parses "always", "interval" or "never".
-func ParseFsyncMode(s string) (FsyncMode, error) {
-	for m, name := range fsyncNames {
-		if s == name {
-			return FsyncMode(m), nil
-		}
-	}
-	return 0, fmt.Errorf("fsync mode %q: want always, interval or never", s)
 }
 
 // Defaults of Config.

@@ -28,22 +28,25 @@
 // under FsyncAlways fsyncs once for every put in it; puts that arrive
 // during that write form the next batch, so a pipelined batch of puts,
 // and concurrent clients' puts, share one write (and fsync). Under
-// FsyncInterval and FsyncNever a second goroutine, the syncer, does the
-// fsyncs (every FsyncInterval, and of each segment the writer leaves), so
-// that a slow fsync never holds back the write an acknowledgement waits
-// for.
+// FsyncInterval and FsyncNever the log's own syncer goroutine (package
+// wal) does the fsyncs (every FsyncInterval, and of each segment the log
+// moves on from), so that a slow fsync never holds back the write an
+// acknowledgement waits for.
 //
 // # Failure
 //
-// A failed write or fsync fails the puts of that batch, rolls the log back
-// to the batch's start, and puts the engine into a failed state: every
-// later put is refused with an error wrapping ErrFailed and Ready reports
-// it, because after a failed fsync nobody can say what the disk holds.
-// Restarting the process recovers from what is on disk. Under
-// FsyncInterval and FsyncNever a failed fsync can lose writes that were
-// acknowledged since the last good one: that is the interval those modes
-// promise to risk. The series whose records were in a batch that was
-// never written log their records again with their next point.
+// A failed write fails the puts of that batch (none was stored), and the
+// log rolls back to the batch's start. When that rollback succeeded
+// (wal.ErrNotWritten: a full disk, say), the engine refuses puts with an
+// error wrapping ErrFailed, Ready reports it, and the writer retries with
+// backoff; once the log takes a write again, puts are taken again. The
+// series whose records were in a batch that was never written log their
+// records again first. A failed fsync, or a rollback that failed, puts the
+// engine into a failed state until restart, because nobody can then say
+// what the disk holds; restarting recovers from what is on disk. Under
+// FsyncInterval and FsyncNever a failed background fsync can lose, in a
+// machine crash, writes acknowledged since the last good one: that is the
+// interval those modes promise to risk.
 //
 // # Recovery
 //

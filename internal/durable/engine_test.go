@@ -556,23 +556,6 @@ func TestKeyLongerThanASegment(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	tests := []struct {
-		in   string
-		mode FsyncMode
-		ok   bool
-	}{
-		{"always", FsyncAlways, true},
-		{"interval", FsyncInterval, true},
-		{"never", FsyncNever, true},
-		{"Always", 0, false},
-		{"", 0, false},
-	}
-	for _, tt := range tests {
-		m, err := ParseFsyncMode(tt.in)
-		if (err == nil) != tt.ok || m != tt.mode || (tt.ok && m.String() != tt.in) {
-			t.Errorf("ParseFsyncMode(%q) = %v, %v", tt.in, m, err)
-		}
-	}
 	if _, err := New(Config{}); err == nil {
 		t.Error("New without a directory succeeded")
 	}
