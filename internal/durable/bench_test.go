@@ -206,3 +206,46 @@ func BenchmarkRecovery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBytesPerSeries measures the heap a series costs, in memory and
+// in the durable engine: 100,000 keys of 20 bytes, one point each (issue
+// #10: the durable engine must add at most 10 % over memory; it used to
+// keep a key map and a copy of every key of its own).
+func BenchmarkBytesPerSeries(b *testing.B) {
+	const series = 100_000
+	keys := make([][]byte, series)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "host%06d.cpu.usage", i) // 20 bytes
+	}
+	for _, durableEngine := range []bool{false, true} {
+		name := map[bool]string{false: "memory", true: "durable"}[durableEngine]
+		b.Run(name, func(b *testing.B) {
+			var perSeries float64
+			for range b.N {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				var st store.Storage = store.NewMemory()
+				var e *Engine
+				if durableEngine {
+					e = start(b, Config{Dir: b.TempDir(), Fsync: FsyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
+					st = e
+				}
+				for i, k := range keys {
+					if err := st.Put(k, store.Point{Timestamp: 1_700_000_000, Value: float64(i % 100)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perSeries = float64(after.HeapAlloc-before.HeapAlloc) / series
+				runtime.KeepAlive(st)
+				if e != nil {
+					e.walBytes.Store(0) // no final snapshot: not part of the measure
+					closeEngine(b, e)
+				}
+			}
+			b.ReportMetric(perSeries, "heap-bytes/series")
+		})
+	}
+}

@@ -75,9 +75,14 @@ func TestDiskFull(t *testing.T) {
 			data := filepath.Join(mnt, "data")
 			flags := []string{"--data-dir", data, "--fsync", mode, "--snapshot-interval", "-1s", "--http-addr", "127.0.0.1:0"}
 			srv := startServer(t, flags...)
-			m := httpListening.FindStringSubmatch(srv.log.String())
-			if m == nil {
-				t.Fatalf("no http listening line:\n%s", srv.log)
+			// The HTTP API logs its line from its own goroutine.
+			var m []string
+			deadline := time.Now().Add(testTimeout)
+			for m = httpListening.FindStringSubmatch(srv.log.String()); m == nil; m = httpListening.FindStringSubmatch(srv.log.String()) {
+				if time.Now().After(deadline) {
+					t.Fatalf("no http listening line:\n%s", srv.log)
+				}
+				time.Sleep(time.Millisecond) // poll interval
 			}
 			httpAddr := m[1]
 			c, err := dial(srv.addr)
@@ -113,7 +118,7 @@ func TestDiskFull(t *testing.T) {
 			filler := filepath.Join(mnt, "filler")
 			fill(t, filler)
 			refused := 0
-			deadline := time.Now().Add(testTimeout)
+			deadline = time.Now().Add(testTimeout)
 			for refused < 20 {
 				if !put() {
 					refused++
