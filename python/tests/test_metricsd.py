@@ -247,6 +247,10 @@ class RunServer(unittest.TestCase):
         self.assertIn("exited with status".encode(), result.stderr)
 
     def test_pip_install_offline_in_fresh_venv(self):
+        if subprocess.run([sys.executable, "-c", "import ensurepip"], capture_output=True).returncode != 0:
+            if os.environ.get("CI") == "true":
+                self.fail("python3 cannot create a venv: .ci/run installs python3-venv")
+            self.skipTest("python3 cannot create a venv here: apt-get install python3-venv")
         tmp = tempfile.mkdtemp(prefix="metricsd-venv-")
         self.addCleanup(shutil.rmtree, tmp)
         venv = os.path.join(tmp, "venv")
