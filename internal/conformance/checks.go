@@ -132,22 +132,28 @@ func (p *probe) getAll(s *session, prefix, want string) {
 		p.fail([]byte(want), reply, mismatchNote(err))
 		return
 	}
-	rest, found := bytes.CutPrefix(reply, []byte("ok\n"))
-	var mine bytes.Buffer
-	mine.WriteString("ok\n")
-	for _, line := range bytes.SplitAfter(rest, []byte("\n")) {
-		if bytes.HasPrefix(line, []byte(prefix)) {
-			mine.Write(line)
-		}
-	}
-	mine.WriteString("\n")
-	if !found || mine.String() != want {
-		p.fail([]byte(want), mine.Bytes(), "get * (only this check's keys shown)")
+	mine, found := ownLines(reply, prefix)
+	if !found || string(mine) != want {
+		p.fail([]byte(want), mine, "get * (only this check's keys shown)")
 		return
 	}
 	if p.status == Pass {
-		p.expected, p.received = []byte(want), mine.Bytes()
+		p.expected, p.received = []byte(want), mine
 	}
+}
+
+// ownLines is the reply to a get * cut down to the lines of keys that
+// start with prefix: "ok\n", those lines, "\n". ok says whether the reply
+// began with "ok\n".
+func ownLines(reply []byte, prefix string) (mine []byte, ok bool) {
+	rest, ok := bytes.CutPrefix(reply, []byte("ok\n"))
+	mine = append(mine, "ok\n"...)
+	for _, line := range bytes.SplitAfter(rest, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte(prefix)) && bytes.HasSuffix(line, []byte("\n")) {
+			mine = append(mine, line...)
+		}
+	}
+	return append(mine, '\n'), ok
 }
 
 func checkBytewise(p *probe) {
