@@ -78,6 +78,7 @@ CASES = {
     "ts-4301-digits": ["put {k} 1 " + "0" * 4300 + "1\n", "get {k}\n"],
     "last-write-wins-sorted": ["put {k} 1 5\n", "put {k} 2 5\n", "put {k} 3 4\n", "get {k}\n"],
     "key-with-nul": ["put {k}\x00z 1 1\n", "get {k}\x00z\n"],
+    "key-5000-bytes": ["put {k}" + "z" * 5000 + " 1 1\n", "get {k}" + "z" * 5000 + "\n"],
     "invalid-utf8": [b"put {k}\xff 1 1\n", "put {k} 1 1\n", "get {k}\n"],
     "truncated-utf8": [b"get {k}\xc3\n", "get {k}\n"],
     "batch-puts-get": ["put {k} 1 1\nput {k} 2 2\nget {k}\n"],
