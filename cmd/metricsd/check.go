@@ -40,7 +40,7 @@ func runCheck(ctx context.Context, args []string, std stdio) int {
 	fs.StringVar(&cfg.Prefix, "prefix", conformance.DefaultPrefix, "every key a check stores starts with this `text`")
 	fs.DurationVar(&cfg.Timeout, "timeout", conformance.DefaultTimeout, "bound on each check")
 	fs.DurationVar(&cfg.Quiet, "quiet", conformance.DefaultQuiet,
-		"how long to wait after a complete reply for more bytes, or for any byte where silence is the reference's answer")
+		"how long silence must last to count as an answer (where the reference answers nothing, or after a reply a longer acceptable one would extend)")
 	only := fs.String("only", "", "run only these checks (comma-separated names)")
 	if code, done := parseArgs(fs, args, checkUsage(), std); done {
 		return code

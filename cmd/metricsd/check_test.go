@@ -8,7 +8,7 @@ import (
 
 func TestCheckAgainstMetricsd(t *testing.T) {
 	addr := startServer(t)
-	r := runArgs(t, "check", "--quiet", "50ms", addr)
+	r := runArgs(t, "check", addr)
 	if r.code != exitOK {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.err)
 	}
@@ -16,7 +16,7 @@ func TestCheckAgainstMetricsd(t *testing.T) {
 		t.Fatalf("stdout:\n%s", r.stdout)
 	}
 
-	r = runArgs(t, "check", "--json", "--quiet", "50ms", "--only", "replies/float-10,semantics/key-order", "--prefix", "mine.", addr)
+	r = runArgs(t, "check", "--json", "--only", "replies/float-10,semantics/key-order", "--prefix", "mine.", addr)
 	if r.code != exitOK {
 		t.Fatalf("--json: exit %d, stderr: %s", r.code, r.err)
 	}

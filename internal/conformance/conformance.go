@@ -50,8 +50,9 @@ type Config struct {
 	Addr    string        // host:port of the server
 	Prefix  string        // every key a check stores starts with it
 	Timeout time.Duration // bound on each check
-	// Quiet is how long a check waits after a complete answer for more
-	// bytes (or, where silence is the reference's answer, for any byte).
+	// Quiet is how long silence must last to count as an answer: where
+	// the reference server answers nothing, or after an answer that a
+	// longer acceptable one would extend. A correct server never waits it.
 	Quiet time.Duration
 	// Only, when not empty, runs just the checks with these names.
 	Only []string
@@ -61,7 +62,7 @@ type Config struct {
 const (
 	DefaultPrefix  = "metricsd-check."
 	DefaultTimeout = 5 * time.Second
-	DefaultQuiet   = 300 * time.Millisecond
+	DefaultQuiet   = time.Second
 )
 
 // validate checks cfg once, where Run consumes it.

@@ -13,7 +13,7 @@ import (
 
 // testConfig checks addr with bounds short enough for tests.
 func testConfig(addr string) Config {
-	return Config{Addr: addr, Prefix: DefaultPrefix, Timeout: testnet.Timeout, Quiet: 100 * time.Millisecond}
+	return Config{Addr: addr, Prefix: DefaultPrefix, Timeout: testnet.Timeout, Quiet: DefaultQuiet}
 }
 
 func TestMetricsdPassesEveryCheck(t *testing.T) {

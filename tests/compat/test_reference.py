@@ -24,7 +24,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import servers  # noqa: E402
 
 PROTOCOL_MD = servers.REPO_ROOT / "docs" / "protocol.md"
-QUIET = 0.3  # seconds of silence that end a reply the case does not wait out
+QUIET = 2  # seconds of silence after which a segment counts as unanswered
 
 # Python 3.11 limits int() to 4,300 digits; older versions have no limit.
 HAS_INT_DIGIT_LIMIT = hasattr(sys, "get_int_max_str_digits")
