@@ -175,27 +175,28 @@ def run_server(host, port):
     """
     address = _address(host, port)
     build_dir = tempfile.mkdtemp(prefix="metricsd-")
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
+    proc = None
     try:
         binary = find_binary(build_dir)
-        in_main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
-        try:
-            proc = subprocess.Popen(
-                [binary, "serve", "--addr", address, "--in-memory", "--http-addr", ""],
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-            )
-            try:
-                code = proc.wait()
-            except (KeyboardInterrupt, _Terminated):
-                return
-            finally:
-                _stop(proc)
-            if code != 0:
-                raise RuntimeError("metricsd: the server on {} exited with status {}".format(address, code))
-        finally:
-            if in_main:
-                # None: the previous handler was not set from Python.
-                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        proc = subprocess.Popen(
+            [binary, "serve", "--addr", address, "--in-memory", "--http-addr", ""],
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        code = proc.wait()
+    except (KeyboardInterrupt, _Terminated):
+        code = None  # interrupted: stop the server and return
     finally:
-        shutil.rmtree(build_dir, ignore_errors=True)
+        if in_main:
+            # None: the previous handler was not set from Python. Restored
+            # first, so a second SIGTERM while stopping ends the process.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        try:
+            if proc is not None:
+                _stop(proc)
+        finally:
+            shutil.rmtree(build_dir, ignore_errors=True)
+    if code:
+        raise RuntimeError("metricsd: the server on {} exited with status {}".format(address, code))
