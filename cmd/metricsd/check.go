@@ -18,7 +18,7 @@ const escapeLimit = 200
 // checkUsage describes the check command.
 func checkUsage() usage {
 	return usage{
-		synopsis: "check [--json] [--allow-known] [--prefix P] [--timeout 5s] HOST:PORT",
+		synopsis: "check [--json] [--allow-known] [--prefix P] [--timeout 5s] [--only NAMES] HOST:PORT | check --list",
 		text: `Check a server that claims the metrics protocol against metricsd's behaviour:
 the course's acceptance flow, framing, replies, semantics and robustness.
 Each check prints PASS, FAIL, or DIFF (the server answered as the course's
@@ -41,9 +41,16 @@ func runCheck(ctx context.Context, args []string, std stdio) int {
 	fs.DurationVar(&cfg.Timeout, "timeout", conformance.DefaultTimeout, "bound on each check")
 	fs.DurationVar(&cfg.Quiet, "quiet", conformance.DefaultQuiet,
 		"how long silence must last to count as an answer (where the reference answers nothing, or after a reply a longer acceptable one would extend)")
-	only := fs.String("only", "", "run only these checks (comma-separated names)")
+	only := fs.String("only", "", "run only these checks (comma-separated names, see --list)")
+	list := fs.Bool("list", false, "print the names of the checks, one a line, and exit")
 	if code, done := parseArgs(fs, args, checkUsage(), std); done {
 		return code
+	}
+	if *list {
+		for _, name := range conformance.Names() {
+			fmt.Fprintln(std.out, name)
+		}
+		return exitOK
 	}
 	if fs.NArg() != 1 {
 		return usageError(std, "check", fmt.Errorf("want one HOST:PORT, got %d arguments", fs.NArg()))

@@ -43,6 +43,14 @@ func TestCheckFailsWithoutServer(t *testing.T) {
 	}
 }
 
+func TestCheckList(t *testing.T) {
+	r := runArgs(t, "check", "--list")
+	names := strings.Fields(r.stdout)
+	if r.code != exitOK || len(names) < 30 || names[0] != "course/acceptance" || !strings.Contains(r.stdout, "\nreplies/float-10\n") {
+		t.Fatalf("exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
 func TestCheckUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"check"},
