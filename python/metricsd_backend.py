@@ -123,10 +123,34 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         files.append((NAME + "/_checkout.py", checkout_module(root)))
     files.append((DIST_INFO + "/METADATA", metadata_text().encode()))
     files.append((DIST_INFO + "/WHEEL", wheel_text().encode()))
+    return _write_wheel(wheel_directory, files)
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    return prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    """An editable wheel (PEP 660, `pip install -e ./python`): a .pth file
+    that puts this directory on sys.path, so the package is the checkout's
+    own and finds the checkout as with PYTHONPATH=python."""
+    files = [
+        (NAME + ".pth", (HERE + "\n").encode()),
+        (DIST_INFO + "/METADATA", metadata_text().encode()),
+        (DIST_INFO + "/WHEEL", wheel_text().encode()),
+    ]
+    return _write_wheel(wheel_directory, files)
+
+
+def _write_wheel(wheel_directory, files):
+    """Write files and their RECORD as this package's wheel; return its name."""
     record_name = DIST_INFO + "/RECORD"
     record = "".join(record_line(name, data) for name, data in files) + record_name + ",,\n"
-    path = os.path.join(wheel_directory, wheel_name())
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as whl:
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel_name()), "w", zipfile.ZIP_DEFLATED) as whl:
         for name, data in files:
             whl.writestr(name, data)
         whl.writestr(record_name, record)

@@ -90,6 +90,15 @@ def python(code, env, cwd, python_path=str(PYTHON_DIR), executable=sys.executabl
                           capture_output=True, timeout=BUILD_TIMEOUT)
 
 
+# A stand-in for go: logs its directory and arguments, and copies $REAL_BIN
+# to the -o path.
+FAKE_GO = """#!/bin/sh
+pwd > "$FAKE_GO_LOG"
+echo "$1 $2" >> "$FAKE_GO_LOG"
+echo "$4" >> "$FAKE_GO_LOG"
+cp "$REAL_BIN" "$3"
+"""
+
 FIND = "import metricsd, tempfile; print(metricsd.find_binary(tempfile.mkdtemp()))"
 
 
@@ -271,13 +280,31 @@ class RunServer(unittest.TestCase):
                              capture_output=True, timeout=BUILD_TIMEOUT)
         self.assertEqual(pip.returncode, 0, pip.stdout + pip.stderr)
         # No metricsd on PATH and no METRICSD_BIN: the installed package
-        # builds the binary from the checkout it recorded.
-        on_path = bin_dir_with(tmp, go=_build["go"])
-        proc, port = self.start(clean_env(on_path), executable=os.path.join(venv, "bin", "python"),
-                                python_path=None, cwd=tmp)
+        # runs go build in the checkout it recorded. The go here is a stand-in
+        # that notes where it ran and "builds" by copying the binary already
+        # built (test_go_build_from_checkout_third runs the real go build).
+        bin_dir = os.path.join(tmp, "bin")
+        os.mkdir(bin_dir)
+        fake_go = os.path.join(bin_dir, "go")
+        with open(fake_go, "w") as f:
+            f.write(FAKE_GO)
+        os.chmod(fake_go, 0o755)
+        go_log = os.path.join(tmp, "go.log")
+        env = clean_env(bin_dir + os.pathsep + "/usr/bin:/bin", FAKE_GO_LOG=go_log, REAL_BIN=_build["binary"])
+        proc, port = self.start(env, executable=os.path.join(venv, "bin", "python"), python_path=None, cwd=tmp)
         self.drive(port)
         proc.send_signal(signal.SIGTERM)
         self.assert_stopped(proc, port)
+        with open(go_log) as f:
+            self.assertEqual(f.read().splitlines(), [str(REPO_ROOT), "build -o", "./cmd/metricsd"])
+        # An editable install (PEP 660) imports the checkout's own package.
+        pip = subprocess.run([os.path.join(venv, "bin", "pip"), "install", "--no-index",
+                              "--disable-pip-version-check", "-e", str(PYTHON_DIR)],
+                             capture_output=True, timeout=BUILD_TIMEOUT)
+        self.assertEqual(pip.returncode, 0, pip.stdout + pip.stderr)
+        where = python("import metricsd; print(metricsd.__file__)", env, cwd=tmp,
+                       python_path=None, executable=os.path.join(venv, "bin", "python"))
+        self.assertEqual(where.stdout.decode().strip(), str(PYTHON_DIR / "metricsd" / "__init__.py"), where.stderr)
 
 
 if __name__ == "__main__":
