@@ -83,8 +83,16 @@ type Config struct {
 	// conventional port is 2003); lines land in the same store as put.
 	// Empty, the default, turns it off.
 	GraphiteAddr string
-	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr.
+	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr. Like
+	// every admin route, only when WebConfigFile configures access control
+	// or HTTPAddr is a loopback address (see docs/operations.md).
 	Pprof bool
+	// WebConfigFile is a web configuration file in the format of
+	// Prometheus's exporter-toolkit (TLS server config, client CA,
+	// basic-auth users with bcrypt hashes), applied to every request of the
+	// HTTP API, /healthz and /readyz included. Empty: plain HTTP, no
+	// authentication.
+	WebConfigFile string
 }
 
 // Defaults of Config.
@@ -145,6 +153,9 @@ func (c Config) validate() error {
 	}
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
+	}
+	if c.WebConfigFile != "" && c.HTTPAddr == "" {
+		return errors.New("metricsd: a web config file applies to the HTTP API, which has no address")
 	}
 	return nil
 }

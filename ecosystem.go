@@ -82,6 +82,9 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Ready:      ready,
 			Pprof:      cfg.Pprof,
 			Logger:     log,
+			Addr:       cfg.HTTPAddr,
+
+			WebConfigFile: cfg.WebConfigFile,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)
@@ -151,7 +154,9 @@ func (s *side) serveHTTP() {
 		return
 	}
 	ln := s.httpLn
-	s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+	if !s.http.AccessControlled() {
+		s.warnIfPublic(ln.Addr(), "the HTTP API without access control (--web-config-file): anyone who can reach it can read every metric")
+	}
 	s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
 	s.httpLn, s.started = nil, true // served: the server owns it now
 }

@@ -66,7 +66,9 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 	fs.StringVar(&cfg.GraphiteAddr, "graphite-addr", cfg.GraphiteAddr,
 		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
-		"serve net/http/pprof under /debug/pprof/ on the HTTP API")
+		"serve net/http/pprof under /debug/pprof/ on the HTTP API (only with access control or a loopback --http-addr)")
+	fs.StringVar(&cfg.WebConfigFile, "web-config-file", cfg.WebConfigFile,
+		"TLS and basic-auth configuration `file` of the HTTP API, in Prometheus exporter-toolkit's web config format")
 	addLogFlags(fs)
 	return fs
 }
