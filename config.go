@@ -2,11 +2,9 @@ package metricsd
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"metricsd/internal/durable"
@@ -55,6 +53,13 @@ type Config struct {
 	// TLSClientCAFile, with TLS on, requires client certificates signed by
 	// these CAs (mutual TLS).
 	TLSClientCAFile string
+	// GraphiteTLSCertFile and GraphiteTLSKeyFile, both set, serve the
+	// Graphite plaintext port (GraphiteAddr) over TLS only, as the
+	// protocol's TLS files do for Addr.
+	GraphiteTLSCertFile, GraphiteTLSKeyFile string
+	// GraphiteTLSClientCAFile, with Graphite TLS on, requires client
+	// certificates signed by these CAs (mutual TLS).
+	GraphiteTLSClientCAFile string
 
 	// DataDir, when set, makes puts durable: a write-ahead log and
 	// snapshots in this directory, recovered at startup, locked against a
@@ -148,6 +153,9 @@ func (c Config) validate() error {
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		return errors.New("metricsd: a client CA file needs TLS (certificate and key files)")
 	}
+	if err := c.validateGraphiteTLS(); err != nil {
+		return err
+	}
 	if _, err := c.durableConfig(nil); err != nil {
 		return err
 	}
@@ -192,28 +200,8 @@ func (c Config) limits() store.Limits {
 	}
 }
 
-// tlsConfig loads the TLS files, or returns nil when TLS is off.
+// tlsConfig loads the protocol port's TLS files, or returns nil when TLS
+// is off.
 func (c Config) tlsConfig() (*tls.Config, error) {
-	if c.TLSCertFile == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("metricsd: load TLS key pair %s, %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.TLSClientCAFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(c.TLSClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("metricsd: read client CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("metricsd: client CA file %s holds no PEM certificate", c.TLSClientCAFile)
-	}
-	cfg.ClientCAs = pool
-	cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	return cfg, nil
+	return loadTLS("protocol", c.TLSCertFile, c.TLSKeyFile, c.TLSClientCAFile)
 }

@@ -61,6 +61,10 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 		}
 	}
 	if cfg.GraphiteAddr != "" {
+		tlsCfg, err := cfg.graphiteTLSConfig()
+		if err != nil {
+			return nil, err
+		}
 		rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{
 			Storage:       st,
 			MaxLineLength: cfg.MaxLineLength,
@@ -68,6 +72,7 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Registerer:    reg,
 			MaxConns:      cfg.MaxConns,
 			IdleTimeout:   cfg.IdleTimeout,
+			TLS:           tlsCfg,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)
@@ -168,7 +173,9 @@ func (s *side) serve() {
 	s.serveHTTP()
 	if s.graphiteLn != nil {
 		ln := s.graphiteLn
-		s.warnIfPublic(ln.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
+		if s.cfg.GraphiteTLSClientCAFile == "" {
+			s.warnIfPublic(ln.Addr(), "Graphite plaintext without client certificates (--graphite-tls-client-ca): anyone who can reach it can write metrics")
+		}
 		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
 		s.graphiteLn, s.started = nil, true
 	}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +75,76 @@ func TestServeHardeningFlags(t *testing.T) {
 	}
 	if def.MaxConns != 10_000 || def.ReadTimeout != 60*time.Second || def.IdleTimeout != 0 || def.WriteTimeout != 30*time.Second {
 		t.Fatalf("defaults = %+v, want the documented ones", def)
+	}
+}
+
+// TestGraphiteOverMutualTLS configures the Graphite port's TLS the way
+// `serve --graphite-tls-*` does: a client with a certificate lands its
+// line; one without, or plain TCP, stores nothing.
+func TestGraphiteOverMutualTLS(t *testing.T) {
+	certs, err := testcerts.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := certs.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveConfig([]string{"--in-memory", "--http-addr", "", "--graphite-addr", "127.0.0.1:0",
+		"--graphite-tls-cert", f.ServerCert, "--graphite-tls-key", f.ServerKey, "--graphite-tls-client-ca", f.CA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := metricsd.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testnet.Serve(t, srv, nil)
+	testnet.WaitFor(t, "Graphite listening", func() bool { return srv.GraphiteAddr() != nil })
+	gaddr := srv.GraphiteAddr().String()
+	send := func(clientCfg *tls.Config, line string) {
+		t.Helper()
+		clientCfg.ServerName = "127.0.0.1"
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: testnet.Timeout}, "tcp", gaddr, clientCfg)
+		if err != nil {
+			return // a refused handshake: nothing sent
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testnet.Timeout))
+		if _, err := io.WriteString(c, line); err != nil {
+			return
+		}
+		c.CloseWrite()
+		io.Copy(io.Discard, c) // until the server closes: the line is handled
+	}
+	send(&tls.Config{RootCAs: certs.CAPool}, "graphite.nocert 1 10\n")
+	plain := testnet.Dial(t, gaddr)
+	io.WriteString(plain, "graphite.plain 1 10\n")
+	io.Copy(io.Discard, plain) // the TLS port closes a plain connection
+	send(&tls.Config{RootCAs: certs.CAPool, Certificates: []tls.Certificate{certs.Client}}, "graphite.mtls 2.5 10\n")
+	var out string
+	testnet.WaitFor(t, "the mTLS line stored", func() bool {
+		r := runArgs(t, "get", "--addr", addr, "*")
+		out = r.stdout
+		return strings.Contains(out, "graphite.mtls 2.5 10")
+	})
+	if strings.Contains(out, "graphite.nocert") || strings.Contains(out, "graphite.plain") {
+		t.Errorf("lines without a client certificate were stored:\n%s", out)
+	}
+	for name, args := range map[string][]string{
+		"cert without key":         {"--graphite-addr", "127.0.0.1:0", "--graphite-tls-cert", f.ServerCert},
+		"client CA without cert":   {"--graphite-addr", "127.0.0.1:0", "--graphite-tls-client-ca", f.CA},
+		"TLS without graphite":     {"--graphite-tls-cert", f.ServerCert, "--graphite-tls-key", f.ServerKey},
+		"key that does not load":   {"--graphite-addr", "127.0.0.1:0", "--graphite-tls-cert", f.ServerCert, "--graphite-tls-key", f.CA},
+		"client CA that is no PEM": {"--graphite-addr", "127.0.0.1:0", "--graphite-tls-cert", f.ServerCert, "--graphite-tls-key", f.ServerKey, "--graphite-tls-client-ca", f.ServerKey},
+	} {
+		cfg, err := serveConfig(append([]string{"--in-memory", "--http-addr", ""}, args...))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if srv, err := metricsd.NewServer(cfg); err == nil {
+			srv.Shutdown(t.Context())
+			t.Errorf("%s: NewServer succeeded", name)
+		}
 	}
 }

@@ -30,6 +30,8 @@ type receiverMetrics struct {
 	open        prometheus.Gauge
 	connections prometheus.Counter
 	refused     prometheus.Counter
+
+	handshakeFailures prometheus.Counter
 }
 
 func newReceiverMetrics(reg prometheus.Registerer) (*receiverMetrics, error) {
@@ -58,6 +60,10 @@ func newReceiverMetrics(reg prometheus.Registerer) (*receiverMetrics, error) {
 			Name: "metricsd_graphite_connections_refused_total",
 			Help: "Graphite plaintext connections closed at once because MaxConns were open.",
 		}),
+		handshakeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "metricsd_graphite_tls_handshake_failures_total",
+			Help: "Graphite connections closed because their TLS handshake failed (plain TCP on the TLS port, no or a wrong client certificate, timeout).",
+		}),
 	}
 	for i, r := range reasons {
 		m.dropped[i] = droppedVec.WithLabelValues(r)
@@ -65,7 +71,7 @@ func newReceiverMetrics(reg prometheus.Registerer) (*receiverMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.stored, droppedVec, m.bytes, m.open, m.connections, m.refused} {
+	for _, c := range []prometheus.Collector{m.stored, droppedVec, m.bytes, m.open, m.connections, m.refused, m.handshakeFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("graphite: register metrics: %w", err)
 		}

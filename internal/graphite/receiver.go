@@ -2,6 +2,7 @@ package graphite
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,7 +44,16 @@ type ReceiverConfig struct {
 	// LogInterval is the least time between two warnings about dropped
 	// lines; zero means DefaultLogInterval.
 	LogInterval time.Duration
+	// TLS, when set, serves every TCP connection over TLS with this
+	// configuration (set ClientAuth and ClientCAs in it for mutual TLS).
+	// A client that does not complete the handshake within
+	// HandshakeTimeout (or IdleTimeout, when shorter and set) is closed.
+	TLS *tls.Config
 }
+
+// HandshakeTimeout bounds a TLS handshake on the Graphite port, so that a
+// client that connects and sends nothing, or plain text, is not kept.
+const HandshakeTimeout = 10 * time.Second
 
 // Receiver accepts Graphite plaintext connections and stores every good
 // line. The protocol has no replies: bad lines are counted and skipped, and
@@ -118,7 +128,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // storm cannot spin the CPU. Serve closes ln when it returns.
 func (r *Receiver) Serve(ln net.Listener) error {
 	if !r.stopping.Load() {
-		r.log.Info("graphite listening", "addr", ln.Addr().String())
+		r.log.Info("graphite listening", "addr", ln.Addr().String(), "tls", r.cfg.TLS != nil)
 	}
 	err := r.conns.Serve(ln)
 	if errors.Is(err, tcpserve.ErrClosed) {

@@ -2,7 +2,10 @@ package graphite
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -50,7 +53,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// newSession wraps conn in TLS when the Receiver has a TLS configuration;
+// Serve completes the handshake first.
 func newSession(rcv *Receiver, conn net.Conn) *session {
+	if rcv.cfg.TLS != nil {
+		conn = tls.Server(conn, rcv.cfg.TLS)
+	}
 	s := &session{rcv: rcv, conn: conn, in: countingReader{r: conn}}
 	s.r = lines.NewReader(&s.in, readBufferSize, rcv.cfg.MaxLineLength)
 	return s
@@ -73,6 +81,11 @@ func (s *session) Close() error { return s.conn.Close() }
 // carbon drops it.
 func (s *session) Serve() {
 	defer s.conn.Close()
+	if err := s.handshake(); err != nil {
+		s.rcv.metrics.handshakeFailures.Inc()
+		s.rcv.log.Debug("graphite TLS handshake failed", "remote", s.conn.RemoteAddr().String(), "err", err)
+		return
+	}
 	defer s.flushCounts()
 	for {
 		if !s.r.LineBuffered() {
@@ -92,6 +105,26 @@ func (s *session) Serve() {
 			return
 		}
 	}
+}
+
+// handshake completes a TLS handshake within HandshakeTimeout (or the idle
+// timeout, when shorter). Plain TCP sent to the TLS port fails it, and the
+// connection is closed without reading further.
+func (s *session) handshake() error {
+	tlsConn, ok := s.conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	limit := HandshakeTimeout
+	if t := s.rcv.cfg.IdleTimeout; t > 0 && t < limit {
+		limit = t
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("graphite: TLS handshake: %w", err)
+	}
+	return nil
 }
 
 // armIdleTimeout sets the read deadline for the next read, unless the
