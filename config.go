@@ -88,6 +88,11 @@ type Config struct {
 	// conventional port is 2003); lines land in the same store as put.
 	// Empty, the default, turns it off.
 	GraphiteAddr string
+	// GraphiteUDPAddr is the Graphite plaintext listen address over UDP
+	// (collectd's and statsd's transport; one datagram holds one or more
+	// lines); lines are parsed, counted and stored as on GraphiteAddr.
+	// Empty, the default, turns it off. UDP has no TLS.
+	GraphiteUDPAddr string
 	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr. Like
 	// every admin route, only when WebConfigFile configures access control
 	// or HTTPAddr is a loopback address (see docs/operations.md).

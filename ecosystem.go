@@ -48,6 +48,7 @@ type side struct {
 	started                bool         // some listener is served: shutdown stops them
 	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
+	udp                    graphiteUDP    // the Graphite UDP socket, when configured
 	wg                     sync.WaitGroup // one per running listener
 }
 
@@ -60,7 +61,7 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			return nil, fmt.Errorf("metricsd: %w", err)
 		}
 	}
-	if cfg.GraphiteAddr != "" {
+	if cfg.GraphiteAddr != "" || cfg.GraphiteUDPAddr != "" {
 		tlsCfg, err := cfg.graphiteTLSConfig()
 		if err != nil {
 			return nil, err
@@ -113,7 +114,7 @@ func (s *side) listen() error {
 		return err
 	}
 	var err error
-	if s.graphite != nil {
+	if s.cfg.GraphiteAddr != "" {
 		if s.graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
 			if s.httpLn != nil {
 				s.httpLn.Close()
@@ -122,6 +123,15 @@ func (s *side) listen() error {
 			return fmt.Errorf("metricsd: listen on %s (Graphite): %w", s.cfg.GraphiteAddr, err)
 		}
 		s.graphiteAddr = s.graphiteLn.Addr()
+	}
+	if err := s.udp.listen(s.cfg.GraphiteUDPAddr); err != nil {
+		for _, ln := range []net.Listener{s.httpLn, s.graphiteLn} {
+			if ln != nil {
+				ln.Close()
+			}
+		}
+		s.httpLn, s.httpAddr, s.graphiteLn, s.graphiteAddr = nil, nil, nil, nil
+		return err
 	}
 	s.listened = true
 	return nil
@@ -179,6 +189,11 @@ func (s *side) serve() {
 		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
 		s.graphiteLn, s.started = nil, true
 	}
+	if pc := s.udp.take(); pc != nil {
+		s.warnIfPublic(pc.LocalAddr(), "Graphite plaintext over UDP: anyone who can reach it can write metrics")
+		s.run("graphite udp", func() error { return s.graphite.ServeUDP(pc) }, graphite.ErrReceiverClosed)
+		s.started = true
+	}
 }
 
 // run serves in a goroutine; an end other than the orderly one is logged,
@@ -227,6 +242,7 @@ func (s *side) shutdown(ctx context.Context) error {
 			ln.Close()
 		}
 	}
+	s.udp.closeUnserved()
 	s.mu.Unlock()
 	if !started {
 		return nil

@@ -65,6 +65,8 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"HTTP API `address`: Graphite-web API for Grafana, /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&cfg.GraphiteAddr, "graphite-addr", cfg.GraphiteAddr,
 		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
+	fs.StringVar(&cfg.GraphiteUDPAddr, "graphite-udp-addr", cfg.GraphiteUDPAddr,
+		"Graphite plaintext over UDP `address`, one datagram = one or more lines, e.g. collectd's (empty: off)")
 	fs.StringVar(&cfg.GraphiteTLSCertFile, "graphite-tls-cert", cfg.GraphiteTLSCertFile,
 		"serve the Graphite port over TLS only, with this PEM certificate `file` (needs --graphite-tls-key)")
 	fs.StringVar(&cfg.GraphiteTLSKeyFile, "graphite-tls-key", cfg.GraphiteTLSKeyFile,

@@ -68,9 +68,9 @@ func BenchmarkReceiverTCP(b *testing.B) {
 				sendConcurrently(b, ln.Addr().String(), inputs)
 				want := float64(conns * linesPerConn)
 				deadline := time.Now().Add(time.Minute)
-				for testutil.ToFloat64(rcv.metrics.stored) < want {
+				for testutil.ToFloat64(rcv.metrics.tcp.stored) < want {
 					if time.Now().After(deadline) {
-						b.Fatalf("stored %v of %v lines", testutil.ToFloat64(rcv.metrics.stored), want)
+						b.Fatalf("stored %v of %v lines", testutil.ToFloat64(rcv.metrics.tcp.stored), want)
 					}
 					time.Sleep(100 * time.Microsecond) // poll interval
 				}

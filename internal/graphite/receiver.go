@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,10 @@ type Receiver struct {
 
 	conns    *tcpserve.Group // accept loops and running sessions
 	stopping atomic.Bool     // set by the first Shutdown
+
+	udpMu sync.Mutex                  // guards udp
+	udp   map[net.PacketConn]struct{} // UDP listeners being read
+	udpWG sync.WaitGroup              // one per running ServeUDP
 }
 
 // ErrReceiverClosed is returned by Serve after Shutdown.
@@ -147,12 +152,14 @@ func (r *Receiver) refuse(conn net.Conn) {
 	}
 }
 
-// Shutdown stops accepting, lets every session store the complete lines it
-// has already read, and waits for the sessions to end. If ctx ends first,
+// Shutdown stops accepting, closes the UDP listeners (after the datagram in
+// hand), lets every session store the complete lines it has already read,
+// and waits for the sessions to end. If ctx ends first,
 // the remaining connections are closed and ctx's error is returned. Calling
 // it again is harmless.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	first := r.stopping.CompareAndSwap(false, true)
+	r.shutdownUDP()
 	if err := r.conns.Shutdown(ctx); err != nil {
 		return fmt.Errorf("graphite: shutdown: %w", err)
 	}

@@ -164,15 +164,21 @@ func (s *session) handle(line []byte) {
 		s.drop(ReasonOf(err), line, nil)
 		return
 	}
-	ts := s.line.Timestamp
-	if s.line.Now {
-		ts = s.rcv.now().Unix()
-	}
-	if err := s.rcv.cfg.Storage.Put(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value}); err != nil {
+	if err := s.rcv.put(&s.line); err != nil {
 		s.drop(ReasonStore, line, err)
 		return
 	}
 	s.stored++
+}
+
+// put stores a parsed line, at the time of arrival when it asks for it.
+// Every transport stores through it.
+func (r *Receiver) put(l *Line) error {
+	ts := l.Timestamp
+	if l.Now {
+		ts = r.now().Unix()
+	}
+	return r.cfg.Storage.Put(l.Path, store.Point{Timestamp: ts, Value: l.Value})
 }
 
 // drop counts a dropped line and logs it (rate-limited). NaN values are
@@ -181,13 +187,13 @@ func (s *session) handle(line []byte) {
 func (s *session) drop(reason string, line []byte, err error) {
 	s.dropped[reasonIndex(reason)]++
 	if reason != ReasonNaN {
-		s.rcv.logDrop(reason, s.conn, line, err)
+		s.rcv.logDrop(reason, TransportTCP, s.conn.RemoteAddr(), line, err)
 	}
 }
 
 // flushCounts adds the session's counts to the shared metrics.
 func (s *session) flushCounts() {
-	m := s.rcv.metrics
+	m := &s.rcv.metrics.tcp
 	if s.stored > 0 {
 		m.stored.Add(float64(s.stored))
 		s.stored = 0
@@ -207,12 +213,12 @@ func (s *session) flushCounts() {
 // logDrop warns about a dropped line, at most once per LogInterval across
 // all connections; line is quoted (truncated) so that any bytes are safe in
 // the log.
-func (r *Receiver) logDrop(reason string, conn net.Conn, line []byte, err error) {
+func (r *Receiver) logDrop(reason, transport string, remote net.Addr, line []byte, err error) {
 	suppressed, ok := r.badLines.allow()
 	if !ok {
 		return
 	}
-	args := []any{"reason", reason, "remote", conn.RemoteAddr().String()}
+	args := []any{"reason", reason, "transport", transport, "remote", remote.String()}
 	if line != nil {
 		line = bytes.TrimRight(line, "\r\n")
 		args = append(args, "line", string(line[:min(len(line), logLineBytes)]))
