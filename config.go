@@ -97,6 +97,11 @@ type Config struct {
 	// every admin route, only when WebConfigFile configures access control
 	// or HTTPAddr is a loopback address (see docs/operations.md).
 	Pprof bool
+	// ShutdownGrace bounds how long Run waits, after its context ends, for
+	// connections to finish what they have read and for HTTP requests in
+	// flight; those still busy then are dropped with a warning (not an
+	// error). 0: DefaultShutdownGrace.
+	ShutdownGrace time.Duration
 	// WebConfigFile is a web configuration file in the format of
 	// Prometheus's exporter-toolkit (TLS server config, client CA,
 	// basic-auth users with bcrypt hashes), applied to every request of the
@@ -119,6 +124,9 @@ const (
 	// DefaultHTTPAddr is metricsd serve's HTTP API address; the Go API
 	// serves no HTTP unless asked.
 	DefaultHTTPAddr = "127.0.0.1:8889"
+	// DefaultShutdownGrace is Run's grace period: under the 30 s that
+	// Kubernetes and systemd give before SIGKILL.
+	DefaultShutdownGrace = 10 * time.Second
 )
 
 // DefaultConfig returns the configuration documented in the README.
@@ -133,6 +141,7 @@ func DefaultConfig() Config {
 		Fsync:            DefaultFsync,
 		FsyncInterval:    durable.DefaultFsyncInterval,
 		SnapshotInterval: durable.DefaultSnapshotInterval,
+		ShutdownGrace:    DefaultShutdownGrace,
 	}
 }
 
@@ -167,10 +176,21 @@ func (c Config) validate() error {
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
 	}
+	if c.ShutdownGrace < 0 {
+		return fmt.Errorf("metricsd: shutdown grace %v must not be negative", c.ShutdownGrace)
+	}
 	if c.WebConfigFile != "" && c.HTTPAddr == "" {
 		return errors.New("metricsd: a web config file applies to the HTTP API, which has no address")
 	}
 	return nil
+}
+
+// shutdownGrace is c.ShutdownGrace, or its default.
+func (c Config) shutdownGrace() time.Duration {
+	if c.ShutdownGrace <= 0 {
+		return DefaultShutdownGrace
+	}
+	return c.ShutdownGrace
 }
 
 // durableConfig is the durable engine's configuration for c.

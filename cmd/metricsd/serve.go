@@ -75,6 +75,8 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"require Graphite clients' certificates signed by the CAs in this PEM `file` (mutual TLS)")
 	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
 		"serve net/http/pprof under /debug/pprof/ on the HTTP API (only with access control or a loopback --http-addr)")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace,
+		"on SIGTERM/SIGINT, wait this long for busy connections, then drop them with a warning and exit 0")
 	fs.StringVar(&cfg.WebConfigFile, "web-config-file", cfg.WebConfigFile,
 		"TLS and basic-auth configuration `file` of the HTTP API, in Prometheus exporter-toolkit's web config format")
 	addLogFlags(fs)
