@@ -315,3 +315,49 @@ func TestAdminRouteMountedByGate(t *testing.T) {
 		}
 	}
 }
+
+// htpasswdHash was made by `htpasswd -nbBC 4 alice s3cret` (Debian's
+// apache2-utils), the command docs/operations.md gives with cost 10: its
+// "$2y$" bcrypt variant is accepted.
+const htpasswdHash = "$2y$04$T1U1iFwJ/ixYceL0CfmAGeCypAeiIrAtRwW9CnDugHMP9B4TJXShq"
+
+func TestWebConfigAcceptsHtpasswdHash(t *testing.T) {
+	path := writeWebConfig(t, "basic_auth_users:\n  alice: "+htpasswdHash+"\n")
+	addr := serveAccess(t, Config{WebConfigFile: path, Addr: publicAddr})
+	c := plainClient(t, nil)
+	if code, err := status(t, c, http.MethodGet, "http://"+addr+"/healthz", "alice", "s3cret"); err != nil || code != http.StatusOK {
+		t.Errorf("right password: %d, %v; want 200", code, err)
+	}
+	if code, err := status(t, c, http.MethodGet, "http://"+addr+"/healthz", "alice", "S3cret"); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d, %v; want 401", code, err)
+	}
+}
+
+// TestWebConfigReloaded pins what docs/operations.md says of
+// exporter-toolkit: the file is read again on each request, so a changed
+// password applies without a restart, and a file that no longer parses
+// fails requests with 500 rather than letting them through.
+func TestWebConfigReloaded(t *testing.T) {
+	path := writeWebConfig(t, "basic_auth_users:\n  alice: "+bcryptHash(t, "old")+"\n")
+	addr := serveAccess(t, Config{WebConfigFile: path, Addr: publicAddr})
+	c := plainClient(t, nil)
+	url := "http://" + addr + "/healthz"
+	if code, err := status(t, c, http.MethodGet, url, "alice", "old"); err != nil || code != http.StatusOK {
+		t.Fatalf("old password before the change: %d, %v", code, err)
+	}
+	if err := os.WriteFile(path, []byte("basic_auth_users:\n  alice: "+bcryptHash(t, "new")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := status(t, c, http.MethodGet, url, "alice", "old"); err != nil || code != http.StatusUnauthorized {
+		t.Errorf("old password after the change: %d, %v; want 401", code, err)
+	}
+	if code, err := status(t, c, http.MethodGet, url, "alice", "new"); err != nil || code != http.StatusOK {
+		t.Errorf("new password after the change: %d, %v; want 200", code, err)
+	}
+	if err := os.WriteFile(path, []byte("basic_auth_users: [not, a, map\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := status(t, c, http.MethodGet, url, "alice", "new"); err != nil || code != http.StatusInternalServerError {
+		t.Errorf("broken file: %d, %v; want 500", code, err)
+	}
+}
