@@ -213,7 +213,7 @@ func (s *session) flushCounts() {
 // logDrop warns about a dropped line, at most once per LogInterval across
 // all connections; line is quoted (truncated) so that any bytes are safe in
 // the log.
-func (r *Receiver) logDrop(reason, transport string, remote net.Addr, line []byte, err error) {
+func (r *Receiver) logDrop(reason, transport string, remote fmt.Stringer, line []byte, err error) {
 	suppressed, ok := r.badLines.allow()
 	if !ok {
 		return

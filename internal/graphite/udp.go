@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 )
 
 // MaxDatagramSize is the read buffer of the UDP listener: the largest UDP
@@ -30,10 +31,19 @@ func (r *Receiver) ServeUDP(pc net.PacketConn) error {
 	r.log.Info("graphite udp listening", "addr", pc.LocalAddr().String())
 	buf := make([]byte, MaxDatagramSize)
 	var d datagram
+	udp, _ := pc.(*net.UDPConn)
 	for {
-		n, from, err := pc.ReadFrom(buf)
+		var n int
+		var err error
+		if udp != nil {
+			// ReadFromUDPAddrPort does not allocate; ReadFrom allocates the
+			// sender's net.Addr for every datagram.
+			n, d.fromPort, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			n, d.from, err = pc.ReadFrom(buf)
+		}
 		if n > 0 {
-			d.handle(r, buf[:n], from)
+			d.handle(r, buf[:n])
 		}
 		if err != nil {
 			if r.stopping.Load() || errors.Is(err, net.ErrClosed) {
@@ -44,32 +54,45 @@ func (r *Receiver) ServeUDP(pc net.PacketConn) error {
 	}
 }
 
-// datagram is the UDP listener's state for one datagram: its parsed line
-// and its counts, added to the shared metrics once per datagram.
+// datagram is the UDP listener's state for one datagram: its sender, its
+// parsed line and its counts, added to the shared metrics once per
+// datagram.
 type datagram struct {
-	line    Line
-	stored  int64
-	dropped [len(reasons)]int64
+	fromPort netip.AddrPort // the sender, read from a *net.UDPConn
+	from     net.Addr       // the sender, read from another PacketConn
+	line     Line
+	stored   int64
+	dropped  [len(reasons)]int64
 }
 
-// handle stores every good line of the datagram b, sent by from, and adds
-// the counts to the metrics.
-func (d *datagram) handle(r *Receiver, b []byte, from net.Addr) {
+// String is the sender's address, for a log line; datagram is the remote
+// of its warnings, so that only a warning formats it.
+func (d *datagram) String() string {
+	if d.from != nil {
+		return d.from.String()
+	}
+	// A dual-stack socket gives IPv4 senders as ::ffff:a.b.c.d.
+	return netip.AddrPortFrom(d.fromPort.Addr().Unmap(), d.fromPort.Port()).String()
+}
+
+// handle stores every good line of the datagram b and adds the counts to
+// the metrics.
+func (d *datagram) handle(r *Receiver, b []byte) {
 	r.metrics.udp.bytes.Add(float64(len(b)))
-	d.lines(r, b, from)
+	d.lines(r, b)
 	d.flush(&r.metrics.udp)
 }
 
 // lines handles each line of b: up to and with each "\n", and what follows
 // the last one.
-func (d *datagram) lines(r *Receiver, b []byte, from net.Addr) {
+func (d *datagram) lines(r *Receiver, b []byte) {
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			line = b[:i+1]
 		}
 		b = b[len(line):]
-		d.handleLine(r, line, from)
+		d.handleLine(r, line)
 	}
 }
 
@@ -89,17 +112,17 @@ func (d *datagram) flush(m *transportMetrics) {
 
 // handleLine stores one line, or counts and logs why not, with the same
 // reasons as a TCP session.
-func (d *datagram) handleLine(r *Receiver, line []byte, from net.Addr) {
+func (d *datagram) handleLine(r *Receiver, line []byte) {
 	if len(bytes.TrimSuffix(line, []byte{'\n'})) > r.cfg.MaxLineLength {
-		d.drop(r, ReasonTooLong, from, nil, nil)
+		d.drop(r, ReasonTooLong, nil, nil)
 		return
 	}
 	if err := ParseLine(line, &d.line); err != nil {
-		d.drop(r, ReasonOf(err), from, line, nil)
+		d.drop(r, ReasonOf(err), line, nil)
 		return
 	}
 	if err := r.put(&d.line); err != nil {
-		d.drop(r, ReasonStore, from, line, err)
+		d.drop(r, ReasonStore, line, err)
 		return
 	}
 	d.stored++
@@ -107,10 +130,10 @@ func (d *datagram) handleLine(r *Receiver, line []byte, from net.Addr) {
 
 // drop counts a dropped line and logs it (rate-limited), NaN values only
 // counted, as a TCP session does.
-func (d *datagram) drop(r *Receiver, reason string, from net.Addr, line []byte, err error) {
+func (d *datagram) drop(r *Receiver, reason string, line []byte, err error) {
 	d.dropped[reasonIndex(reason)]++
 	if reason != ReasonNaN {
-		r.logDrop(reason, TransportUDP, from, line, err)
+		r.logDrop(reason, TransportUDP, d, line, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -20,6 +21,16 @@ import (
 // startUDPReceiver serves cfg's receiver on a UDP socket on 127.0.0.1:0
 // until the test ends and returns it with a connected client socket.
 func startUDPReceiver(t *testing.T, cfg ReceiverConfig) (*testReceiver, net.Conn) {
+	t.Helper()
+	return startUDPReceiverOn(t, cfg, func(pc net.PacketConn) net.PacketConn { return pc })
+}
+
+// packetConn hides the *net.UDPConn in it, so that ServeUDP takes the
+// path of any other net.PacketConn.
+type packetConn struct{ net.PacketConn }
+
+// startUDPReceiverOn is startUDPReceiver serving wrap(the socket).
+func startUDPReceiverOn(t *testing.T, cfg ReceiverConfig, wrap func(net.PacketConn) net.PacketConn) (*testReceiver, net.Conn) {
 	t.Helper()
 	st := store.NewMemory()
 	reg := prometheus.NewRegistry()
@@ -37,7 +48,7 @@ func startUDPReceiver(t *testing.T, cfg ReceiverConfig) (*testReceiver, net.Conn
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- rcv.ServeUDP(pc) }()
+	go func() { served <- rcv.ServeUDP(wrap(pc)) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()
@@ -114,6 +125,34 @@ func TestReceiverUDP(t *testing.T) {
 	}
 }
 
+// TestReceiverUDPAnyPacketConn serves a *net.UDPConn (read without
+// allocating) and a PacketConn that is not one; on both, a dropped line's
+// warning names the transport and the sender.
+func TestReceiverUDPAnyPacketConn(t *testing.T) {
+	for name, wrap := range map[string]func(net.PacketConn) net.PacketConn{
+		"UDPConn":          func(pc net.PacketConn) net.PacketConn { return pc },
+		"other PacketConn": func(pc net.PacketConn) net.PacketConn { return packetConn{pc} },
+	} {
+		t.Run(name, func(t *testing.T) { testUDPWarningNamesSender(t, wrap) })
+	}
+}
+
+func testUDPWarningNamesSender(t *testing.T, wrap func(net.PacketConn) net.PacketConn) {
+	h := &recordingHandler{}
+	tr, c := startUDPReceiverOn(t, ReceiverConfig{Logger: slog.New(h)}, wrap)
+	if _, err := c.Write([]byte("any.conn 1 1500000000\nbad line\n")); err != nil {
+		t.Fatal(err)
+	}
+	testnet.WaitFor(t, "both lines handled", func() bool { return tr.udpHandled() == 2 })
+	if got := fmt.Sprint(points(t, tr.store, "any.conn")); got != "[1@1500000000]" {
+		t.Errorf("any.conn = %s", got)
+	}
+	w := h.warnings()
+	if len(w) != 1 || attr(w[0], "transport") != TransportUDP || attr(w[0], "remote") != c.LocalAddr().String() {
+		t.Errorf("warnings = %v; want one naming transport udp and remote %s", w, c.LocalAddr())
+	}
+}
+
 // TestReceiverUDPLargeDatagram sends one datagram near the UDP maximum:
 // the 64 KiB buffer takes it whole, and every line in it lands.
 func TestReceiverUDPLargeDatagram(t *testing.T) {
@@ -148,7 +187,7 @@ func FuzzDatagram(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d datagram
-		d.lines(rcv, b, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1})
+		d.lines(rcv, b)
 		want := int64(bytes.Count(b, []byte{'\n'}))
 		if len(b) > 0 && b[len(b)-1] != '\n' {
 			want++
