@@ -164,21 +164,15 @@ func (s *session) handle(line []byte) {
 		s.drop(ReasonOf(err), line, nil)
 		return
 	}
-	if err := s.rcv.put(&s.line); err != nil {
+	ts := s.line.Timestamp
+	if s.line.Now {
+		ts = s.rcv.now().Unix()
+	}
+	if err := s.rcv.cfg.Storage.Put(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value}); err != nil {
 		s.drop(ReasonStore, line, err)
 		return
 	}
 	s.stored++
-}
-
-// put stores a parsed line, at the time of arrival when it asks for it.
-// Every transport stores through it.
-func (r *Receiver) put(l *Line) error {
-	ts := l.Timestamp
-	if l.Now {
-		ts = r.now().Unix()
-	}
-	return r.cfg.Storage.Put(l.Path, store.Point{Timestamp: ts, Value: l.Value})
 }
 
 // drop counts a dropped line and logs it (rate-limited). NaN values are

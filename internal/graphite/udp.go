@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+
+	"metricsd/internal/store"
 )
 
 // MaxDatagramSize is the read buffer of the UDP listener: the largest UDP
@@ -121,7 +123,13 @@ func (d *datagram) handleLine(r *Receiver, line []byte) {
 		d.drop(r, ReasonOf(err), line, nil)
 		return
 	}
-	if err := r.put(&d.line); err != nil {
+	ts := d.line.Timestamp
+	if d.line.Now {
+		ts = r.now().Unix()
+	}
+	// One Put per line, waited for: a datagram is small (28 collectd lines)
+	// and has no answer to send, so there is nothing to pipeline against.
+	if err := r.cfg.Storage.Put(d.line.Path, store.Point{Timestamp: ts, Value: d.line.Value}); err != nil {
 		d.drop(r, ReasonStore, line, err)
 		return
 	}
