@@ -125,12 +125,14 @@ func (s *side) listen() error {
 		s.graphiteAddr = s.graphiteLn.Addr()
 	}
 	if err := s.udp.listen(s.cfg.GraphiteUDPAddr); err != nil {
-		for _, ln := range []net.Listener{s.httpLn, s.graphiteLn} {
-			if ln != nil {
-				ln.Close()
-			}
+		if s.httpLn != nil { // bound here, not served early
+			s.httpLn.Close()
+			s.httpLn, s.httpAddr = nil, nil
 		}
-		s.httpLn, s.httpAddr, s.graphiteLn, s.graphiteAddr = nil, nil, nil, nil
+		if s.graphiteLn != nil {
+			s.graphiteLn.Close()
+			s.graphiteLn, s.graphiteAddr = nil, nil
+		}
 		return err
 	}
 	s.listened = true
@@ -211,7 +213,16 @@ func (s *side) run(name string, serve func() error, closed error) {
 // warnIfPublic says so when a listener without authentication is bound
 // beyond the loopback interface.
 func (s *side) warnIfPublic(addr net.Addr, what string) {
-	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+	var ip net.IP
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	case *net.UDPAddr:
+		ip = a.IP
+	default:
+		return
+	}
+	if !ip.IsLoopback() {
 		s.log.Warn("serving "+what+"; bind 127.0.0.1 or firewall it", "addr", addr.String())
 	}
 }

@@ -3,6 +3,7 @@ package metricsd
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -200,4 +201,27 @@ func keysOf(all map[string][]client.Point) []string {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// TestWarnIfPublic checks the start-up warning for listeners beyond
+// loopback, TCP and UDP alike (addresses built, nothing bound).
+func TestWarnIfPublic(t *testing.T) {
+	for _, tc := range []struct {
+		addr net.Addr
+		warn bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2003}, false},
+		{&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2003}, false},
+		{&net.UDPAddr{IP: net.IPv6loopback, Port: 2003}, false},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 2003}, true},
+		{&net.UDPAddr{IP: net.IPv4zero, Port: 2003}, true},
+		{&net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 2003}, true},
+	} {
+		var logs syncBuffer
+		s := &side{log: slog.New(slog.NewTextHandler(&logs, nil))}
+		s.warnIfPublic(tc.addr, "Graphite plaintext over UDP")
+		if got := strings.Contains(logs.String(), "level=WARN"); got != tc.warn {
+			t.Errorf("%T %v: warned %v, want %v", tc.addr, tc.addr, got, tc.warn)
+		}
+	}
 }
