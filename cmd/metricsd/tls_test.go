@@ -4,9 +4,14 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"metricsd"
 	"metricsd/internal/testcerts"
@@ -146,5 +151,66 @@ func TestGraphiteOverMutualTLS(t *testing.T) {
 			srv.Shutdown(t.Context())
 			t.Errorf("%s: NewServer succeeded", name)
 		}
+	}
+}
+
+// TestServeWebConfigFile wires `serve --web-config-file` end to end: the
+// HTTP API, health included, asks for the password in the file.
+func TestServeWebConfigFile(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(path, []byte("basic_auth_users:\n  ops: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveConfig([]string{"--in-memory", "--http-addr", "127.0.0.1:0", "--pprof", "--web-config-file", path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := metricsd.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testnet.Serve(t, srv, nil)
+	testnet.WaitFor(t, "HTTP API listening", func() bool { return srv.HTTPAddr() != nil })
+	client := &http.Client{Timeout: testnet.Timeout}
+	defer client.CloseIdleConnections()
+	get := func(path, user, pass string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr().String()+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		path, user, pass string
+		want             int
+	}{
+		{"/healthz", "", "", http.StatusUnauthorized},
+		{"/healthz", "ops", "nope", http.StatusUnauthorized},
+		{"/healthz", "ops", "pw", http.StatusOK},
+		{"/metrics", "ops", "pw", http.StatusOK},
+		{"/debug/pprof/", "ops", "pw", http.StatusOK},
+	} {
+		if got := get(tc.path, tc.user, tc.pass); got != tc.want {
+			t.Errorf("GET %s as %q/%q = %d, want %d", tc.path, tc.user, tc.pass, got, tc.want)
+		}
+	}
+	if cfg, err := serveConfig([]string{"--in-memory", "--http-addr", "", "--web-config-file", path}); err != nil {
+		t.Fatal(err)
+	} else if _, err := metricsd.NewServer(cfg); err == nil {
+		t.Error("--web-config-file without an HTTP address: NewServer succeeded")
 	}
 }
