@@ -314,9 +314,11 @@ func errorCases() []errorCase {
 
 // sharedBadLines are malformed lines that the reference server and
 // metricsd both answer wrong command, one at a time.
-var sharedBadLines = []string{
-	"got x\n", "PUT x 1 1\n", "get\n", "put x 1\n", "put x 1 2 3\n",
-	"put x abc 1\n", "put x 0x10 1\n", "put x 1 1.5\n", " \t\r\n", "\r\n",
+func sharedBadLines() []string {
+	return []string{
+		"got x\n", "PUT x 1 1\n", "get\n", "put x 1\n", "put x 1 2 3\n",
+		"put x abc 1\n", "put x 0x10 1\n", "put x 1 1.5\n", " \t\r\n", "\r\n",
+	}
 }
 
 // floatCheck puts lit and expects it printed as repr.
@@ -394,7 +396,7 @@ func checkSessionSurvives(p *probe) {
 	if s == nil {
 		return
 	}
-	for _, line := range sharedBadLines {
+	for _, line := range sharedBadLines() {
 		if p.step(s, []byte(line), false, is(wrong)) < 0 {
 			return
 		}
