@@ -312,12 +312,12 @@ func errorCases() []errorCase {
 	return out
 }
 
-// sharedBadLines are malformed lines that the reference server and
-// metricsd both answer wrong command, one at a time.
-func sharedBadLines() []string {
+// sharedBadLines are malformed lines about key k that the reference
+// server and metricsd both answer wrong command, one at a time.
+func sharedBadLines(k string) []string {
 	return []string{
-		"got x\n", "PUT x 1 1\n", "get\n", "put x 1\n", "put x 1 2 3\n",
-		"put x abc 1\n", "put x 0x10 1\n", "put x 1 1.5\n", " \t\r\n", "\r\n",
+		"got " + k + "\n", "PUT " + k + " 1 1\n", "get\n", "put " + k + " 1\n", "put " + k + " 1 2 3\n",
+		"put " + k + " abc 1\n", "put " + k + " 0x10 1\n", "put " + k + " 1 1.5\n", " \t\r\n", "\r\n",
 	}
 }
 
@@ -396,12 +396,12 @@ func checkSessionSurvives(p *probe) {
 	if s == nil {
 		return
 	}
-	for _, line := range sharedBadLines() {
+	k := p.key("k")
+	for _, line := range sharedBadLines(k) {
 		if p.step(s, []byte(line), false, is(wrong)) < 0 {
 			return
 		}
 	}
-	k := p.key("k")
 	if p.step(s, put(k, "1", "1"), false, is(ok)) < 0 {
 		return
 	}
