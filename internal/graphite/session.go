@@ -2,7 +2,10 @@ package graphite
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -54,7 +57,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// newSession wraps conn in TLS when the Receiver has a TLS configuration;
+// Serve completes the handshake first.
 func newSession(rcv *Receiver, conn net.Conn) *session {
+	if rcv.cfg.TLS != nil {
+		conn = tls.Server(conn, rcv.cfg.TLS)
+	}
 	s := &session{rcv: rcv, conn: conn, in: countingReader{r: conn}}
 	s.r = lines.NewReader(&s.in, readBufferSize, rcv.cfg.MaxLineLength)
 	return s
@@ -77,6 +85,11 @@ func (s *session) Close() error { return s.conn.Close() }
 // carbon drops it.
 func (s *session) Serve() {
 	defer s.conn.Close()
+	if err := s.handshake(); err != nil {
+		s.rcv.metrics.handshakeFailures.Inc()
+		s.rcv.log.Debug("graphite TLS handshake failed", "remote", s.conn.RemoteAddr().String(), "err", err)
+		return
+	}
 	defer s.flushCounts()
 	defer s.endAccounting()
 	for {
@@ -99,6 +112,26 @@ func (s *session) Serve() {
 			return
 		}
 	}
+}
+
+// handshake completes a TLS handshake within HandshakeTimeout (or the idle
+// timeout, when shorter). Plain TCP sent to the TLS port fails it, and the
+// connection is closed without reading further.
+func (s *session) handshake() error {
+	tlsConn, ok := s.conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	limit := HandshakeTimeout
+	if t := s.rcv.cfg.IdleTimeout; t > 0 && t < limit {
+		limit = t
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("graphite: TLS handshake: %w", err)
+	}
+	return nil
 }
 
 // armIdleTimeout sets the read deadline for the next read, unless the
@@ -203,7 +236,7 @@ func (s *session) handOff() {
 // the outcomes to the shared metrics, a batch at a time.
 func (s *session) account(a *accountant) {
 	defer close(a.done)
-	m := s.rcv.metrics
+	m := &s.rcv.metrics.tcp
 	for batch := range a.batches {
 		var stored int
 		var dropped [len(reasons)]int
@@ -211,7 +244,7 @@ func (s *session) account(a *accountant) {
 			if err := t.Wait(); err != nil {
 				reason := storeReason(err)
 				dropped[reasonIndex(reason)]++
-				s.rcv.logDrop(reason, s.conn, nil, err)
+				s.rcv.logDrop(reason, TransportTCP, s.conn.RemoteAddr(), nil, err)
 				continue
 			}
 			stored++
@@ -257,13 +290,13 @@ func storeReason(err error) string {
 func (s *session) drop(reason string, line []byte, err error) {
 	s.dropped[reasonIndex(reason)]++
 	if reason != ReasonNaN {
-		s.rcv.logDrop(reason, s.conn, line, err)
+		s.rcv.logDrop(reason, TransportTCP, s.conn.RemoteAddr(), line, err)
 	}
 }
 
 // flushCounts adds the session's counts to the shared metrics.
 func (s *session) flushCounts() {
-	m := s.rcv.metrics
+	m := &s.rcv.metrics.tcp
 	if s.stored > 0 {
 		m.stored.Add(float64(s.stored))
 		s.stored = 0
@@ -283,12 +316,12 @@ func (s *session) flushCounts() {
 // logDrop warns about a dropped line, at most once per LogInterval across
 // all connections; line is quoted (truncated) so that any bytes are safe in
 // the log.
-func (r *Receiver) logDrop(reason string, conn net.Conn, line []byte, err error) {
+func (r *Receiver) logDrop(reason, transport string, remote fmt.Stringer, line []byte, err error) {
 	suppressed, ok := r.badLines.allow()
 	if !ok {
 		return
 	}
-	args := []any{"reason", reason, "remote", conn.RemoteAddr().String()}
+	args := []any{"reason", reason, "transport", transport, "remote", remote.String()}
 	if line != nil {
 		line = bytes.TrimRight(line, "\r\n")
 		args = append(args, "line", string(line[:min(len(line), logLineBytes)]))
