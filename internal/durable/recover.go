@@ -179,9 +179,11 @@ type progress struct {
 	lastLog  time.Time
 	points   int64 // applied from the snapshot and the log
 	walBytes int64 // log records replayed
-	// last is the series of the latest point replayed: a points record
-	// usually holds runs of one series, which then skip the ID lookup.
-	last store.Ref
+	// refs caches memory's series by ID for the replay (memory's own
+	// RefByID is a binary search under a lock; a points record names a
+	// different series at nearly every point). It is filled from RefByID
+	// and dropped with the progress once recovery is done.
+	refs []store.Ref
 }
 
 func newProgress(ctx context.Context, e *Engine) *progress {
@@ -252,13 +254,9 @@ func (p *progress) record(typ byte, payload []byte) error {
 	case wal.TypePoints:
 		n := 0
 		err := wal.DecodePoints(payload, func(id uint64, ts int64, v float64) error {
-			ref := p.last
-			if ref == (store.Ref{}) || ref.ID() != id {
-				var ok bool
-				if ref, ok = p.e.mem.RefByID(id); !ok {
-					return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
-				}
-				p.last = ref
+			ref, err := p.ref(id)
+			if err != nil {
+				return err
 			}
 			n++
 			return p.put(ref, store.Point{Timestamp: ts, Value: v})
@@ -269,6 +267,22 @@ func (p *progress) record(typ byte, payload []byte) error {
 		return p.count(n)
 	}
 	return nil
+}
+
+// ref returns the series whose ID is id.
+func (p *progress) ref(id uint64) (store.Ref, error) {
+	if id < uint64(len(p.refs)) && p.refs[id] != (store.Ref{}) {
+		return p.refs[id], nil
+	}
+	ref, ok := p.e.mem.RefByID(id)
+	if !ok {
+		return store.Ref{}, fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
+	}
+	if id >= uint64(len(p.refs)) { // a real ID: at most the series ever created
+		p.refs = append(p.refs, make([]store.Ref, int(id)+1-len(p.refs))...)
+	}
+	p.refs[id] = ref
+	return ref, nil
 }
 
 // put replays one logged put. A put that memory's limits refuse now is
