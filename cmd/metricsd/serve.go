@@ -60,7 +60,7 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 	fs.Bool("in-memory", false,
 		"keep the data in memory only, like the course's server: nothing survives a restart")
 	fs.Var(&cfg.Fsync, "fsync",
-		"what an ok promises, `mode` always (written and fsynced before the ok), interval (written to the OS before the ok, fsynced every --fsync-interval: a process crash loses nothing acknowledged, a machine crash at most the interval) or never (written to the OS before the ok, flushing left to it)")
+		"what an ok promises, `mode` always (written and fsynced before the ok), interval, the default (written to the OS before the ok, fsynced every --fsync-interval: a process crash loses nothing acknowledged, a machine crash at most the interval) or never (written to the OS before the ok, flushing left to it)")
 	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval,
 		"longest time between fsyncs with --fsync=interval")
 	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval,
