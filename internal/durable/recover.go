@@ -35,6 +35,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.state = stateReplaying
 	e.mu.Unlock()
 	err := e.recover(ctx)
+	if err == nil {
+		// The retention loop (its first pass walks every series: not under
+		// e.mu, which Ready takes); memory has nothing to recover.
+		e.mem.Start(ctx)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -45,7 +50,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.state = stateReady
 	e.setRefuse(nil)
-	e.mem.Start(ctx) // the retention loop; memory has nothing to recover
 	go e.writer()
 	go e.snapshotter()
 	return nil
