@@ -1,0 +1,258 @@
+package renderimage
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"strings"
+	"testing"
+)
+
+// opts returns Options over [0, 3600] with automatic y ends.
+func opts(w, h int) Options {
+	return Options{Width: w, Height: h, From: 0, Until: 3600, YMin: math.NaN(), YMax: math.NaN()}
+}
+
+// wave is a series every 10 s over [0, 3600] with a gap in [1800, 2400).
+func wave(name string, offset float64) Series {
+	s := Series{Name: name, Start: 0, Step: 10}
+	for i := range 361 {
+		v := offset + 10*math.Sin(float64(i)/20)
+		if i*10 >= 1800 && i*10 < 2400 {
+			v = math.NaN()
+		}
+		s.Values = append(s.Values, v)
+	}
+	return s
+}
+
+func renderPNG(t *testing.T, o Options, series ...Series) image.Image {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, PNG, o, series); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatalf("output is not a PNG: %v", err)
+	}
+	return img
+}
+
+// countColor counts the pixels within a small distance of c.
+func countColor(img image.Image, c color.Color) int {
+	r0, g0, b0, _ := c.RGBA()
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bb, _ := img.At(x, y).RGBA()
+			d := math.Abs(float64(r>>8)-float64(r0>>8)) + math.Abs(float64(g>>8)-float64(g0>>8)) + math.Abs(float64(bb>>8)-float64(b0>>8))
+			if d < 24 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func TestPNGSizeAndSeries(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       Options
+		series  int
+		stacked bool
+	}{
+		{"default size one series", Options{From: 0, Until: 3600, YMin: math.NaN(), YMax: math.NaN()}, 1, false},
+		{"three series", opts(800, 400), 3, false},
+		{"stacked", func() Options { o := opts(640, 300); o.Stacked = true; return o }(), 3, true},
+		{"twenty series", opts(900, 500), 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var series []Series
+			for k := range tt.series {
+				series = append(series, wave(fmt.Sprintf("s%d", k), float64(30*k)))
+			}
+			img := renderPNG(t, tt.o, series...)
+			w, h := tt.o.Width, tt.o.Height
+			if w == 0 {
+				w, h = DefaultWidth, DefaultHeight
+			}
+			if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+				t.Fatalf("PNG is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+			}
+			for k := range series {
+				min := 20
+				if tt.stacked {
+					min = 200 // a filled area, not a line
+				}
+				if n := countColor(img, Palette[k]); n < min {
+					t.Errorf("series %d: %d pixels of its colour %v, want at least %d", k, n, Palette[k], min)
+				}
+			}
+		})
+	}
+}
+
+// TestPNGColorList checks colorList overrides the palette.
+func TestPNGColorList(t *testing.T) {
+	cs, err := ParseColorList("#00ff00,ff00ff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := opts(400, 200)
+	o.Colors = cs
+	img := renderPNG(t, o, wave("a", 0), wave("b", 50), wave("c", 100))
+	for _, c := range []color.Color{cs[0], cs[1], Palette[2]} {
+		if n := countColor(img, c); n < 20 {
+			t.Errorf("%d pixels of %v, want a line", n, c)
+		}
+	}
+	if n := countColor(img, Palette[0]); n != 0 {
+		t.Errorf("%d pixels of the palette's first colour, which colorList replaced", n)
+	}
+}
+
+// svgDoc is what the tests read of an SVG.
+type svgDoc struct {
+	Width  string `xml:"width,attr"`
+	Height string `xml:"height,attr"`
+	Paths  []struct {
+		D     string `xml:"d,attr"`
+		Style string `xml:"style,attr"`
+	} `xml:"g>path"`
+	Texts []string `xml:"g>text"`
+}
+
+func renderSVG(t *testing.T, o Options, series ...Series) svgDoc {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, SVG, o, series); err != nil {
+		t.Fatal(err)
+	}
+	var doc svgDoc
+	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("output is not XML: %v", err)
+	}
+	return doc
+}
+
+// strokes counts the paths stroked in colour c.
+func (d svgDoc) strokes(c color.Color) int {
+	r, g, b, _ := c.RGBA()
+	want := fmt.Sprintf("stroke:#%02X%02X%02X", r>>8, g>>8, b>>8)
+	n := 0
+	for _, p := range d.Paths {
+		if strings.Contains(p.Style, want) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
+	o := opts(600, 300)
+	o.Title = "cpu <&> load"
+	doc := renderSVG(t, o, wave("palm.cpu", 0), wave("oak.cpu", 40))
+	if doc.Width != "600" || doc.Height != "300" {
+		t.Errorf("SVG size %sx%s, want 600x300", doc.Width, doc.Height)
+	}
+	// Each series: two runs (the gap splits it) and a legend swatch.
+	for k := range 2 {
+		if n := doc.strokes(Palette[k]); n != 3 {
+			t.Errorf("series %d: %d paths in its colour, want 2 runs + 1 legend swatch", k, n)
+		}
+	}
+	texts := strings.Join(doc.Texts, "|")
+	for _, want := range []string{"cpu <&> load", "palm.cpu", "oak.cpu", "00:00", "01:00"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("SVG texts %q lack %q", texts, want)
+		}
+	}
+	o.HideLegend = true
+	hidden := renderSVG(t, o, wave("palm.cpu", 0))
+	if n := hidden.strokes(Palette[0]); n != 2 {
+		t.Errorf("hideLegend: %d paths in the series' colour, want its 2 runs", n)
+	}
+	if strings.Contains(strings.Join(hidden.Texts, "|"), "palm.cpu") {
+		t.Error("hideLegend: the legend is still drawn")
+	}
+}
+
+// TestYMinYMax checks the y axis ends are the ones asked for.
+func TestYMinYMax(t *testing.T) {
+	o := opts(400, 300)
+	o.YMin, o.YMax = -50, 250
+	doc := renderSVG(t, o, wave("a", 0))
+	texts := "|" + strings.Join(doc.Texts, "|") + "|"
+	for _, want := range []string{"|-50|", "|250|"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("y axis labels %q lack %q", texts, want)
+		}
+	}
+}
+
+func TestEmptyAndIrregular(t *testing.T) {
+	// No series, a series of gaps only, and irregular points.
+	irregular := Series{Name: "irr", Times: []int64{5, 100, 101, 3000}, Values: []float64{1, 2, 3, 4}}
+	allGaps := Series{Name: "gaps", Start: 0, Step: 60, Values: []float64{math.NaN(), math.NaN()}}
+	for _, series := range [][]Series{nil, {allGaps}, {irregular}, {irregular, allGaps}} {
+		doc := renderSVG(t, opts(300, 200), series...)
+		if doc.Width != "300" {
+			t.Errorf("%d series: width %s", len(series), doc.Width)
+		}
+	}
+	doc := renderSVG(t, opts(300, 200), irregular)
+	if n := doc.strokes(Palette[0]); n != 2 {
+		t.Errorf("irregular series: %d paths, want 1 line + 1 swatch", n)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	nan := math.NaN()
+	tests := []Options{
+		{Width: -1, Height: 10, From: 0, Until: 1, YMin: nan, YMax: nan},
+		{Width: MaxSide + 1, Height: 10, From: 0, Until: 1, YMin: nan, YMax: nan},
+		{Width: 10, Height: 10, From: 5, Until: 5, YMin: nan, YMax: nan},
+		{Width: 10, Height: 10, From: 0, Until: 1, YMin: 3, YMax: 2},
+		{Width: 10, Height: 10, From: 0, Until: 1, YMin: math.Inf(-1), YMax: nan},
+	}
+	for _, o := range tests {
+		if err := Render(io.Discard, PNG, o, nil); !errors.Is(err, ErrOptions) {
+			t.Errorf("Render(%+v) = %v, want ErrOptions", o, err)
+		}
+	}
+}
+
+func TestParseColor(t *testing.T) {
+	tests := []struct {
+		in   string
+		want color.Color
+		ok   bool
+	}{
+		{"red", rgb(0xc80032), true},
+		{"Red", rgb(0xc80032), true},
+		{"#0a0B0c", rgb(0x0a0b0c), true},
+		{"ff8800", rgb(0xff8800), true},
+		{" blue ", rgb(0x6464ff), true},
+		{"#fff", nil, false},
+		{"nocolor", nil, false},
+		{"gggggg", nil, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseColor(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("ParseColor(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	if _, err := ParseColorList("red,,blue"); err == nil {
+		t.Error("ParseColorList accepted an empty colour")
+	}
+}
