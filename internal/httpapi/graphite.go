@@ -86,6 +86,10 @@ func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
 		return
 	}
+	if f, ok := imageFormat(r.Form); ok {
+		a.renderImage(w, r, f)
+		return
+	}
 	req, err := a.renderRequest(r.Form)
 	if err != nil {
 		a.badRequest(w, r, err)
