@@ -35,6 +35,10 @@ const (
 	MaxSide       = 8192
 )
 
+// maxSpan bounds the time range drawn (about 3,000 years), so that the
+// range's length is an exact, finite number of seconds.
+const maxSpan = 1e11
+
 // Series is one line of the chart. Values[i] is at Times[i] when Times is
 // not nil (irregular points, as metricsd's store returns them), else at
 // Start + i*Step. A NaN (or infinite) value is a gap: the line breaks there.
@@ -120,6 +124,8 @@ func check(o Options) error {
 		return fmt.Errorf("%w: width and height must be 1 to %d pixels, got %dx%d", ErrOptions, MaxSide, o.Width, o.Height)
 	case o.From >= o.Until:
 		return fmt.Errorf("%w: empty time range %d..%d", ErrOptions, o.From, o.Until)
+	case float64(o.Until)-float64(o.From) > maxSpan:
+		return fmt.Errorf("%w: time range %d..%d longer than %g s", ErrOptions, o.From, o.Until, maxSpan)
 	case !math.IsNaN(o.YMin) && !math.IsNaN(o.YMax) && o.YMin >= o.YMax:
 		return fmt.Errorf("%w: yMin %v is not below yMax %v", ErrOptions, o.YMin, o.YMax)
 	case math.IsInf(o.YMin, 0) || math.IsInf(o.YMax, 0):
@@ -164,19 +170,36 @@ func newPlot(o Options, series []Series, chunked bool) (*plot.Plot, error) {
 		return nil, err
 	}
 	p.X.Min, p.X.Max = float64(o.From), float64(o.Until)
-	if p.Y.Min > p.Y.Max { // no data: an empty unit axis
-		p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Min, p.Y.Max = yRange(p.Y.Min, p.Y.Max, o)
+	return p, nil
+}
+
+// yBound bounds the y axis ends, so that their distance and a margin on
+// either side stay finite: gonum's tick search fails on an infinite span.
+const yBound = math.MaxFloat64 / 4
+
+// yRange returns the y axis ends: the data's [lo, hi] (lo > hi when there
+// is no data), overridden by yMin and yMax, made a non-empty finite range.
+func yRange(lo, hi float64, o Options) (float64, float64) {
+	if lo > hi {
+		lo, hi = 0, 1
 	}
 	if !math.IsNaN(o.YMin) {
-		p.Y.Min = o.YMin
+		lo = o.YMin
 	}
 	if !math.IsNaN(o.YMax) {
-		p.Y.Max = o.YMax
+		hi = o.YMax
 	}
-	if p.Y.Min >= p.Y.Max {
-		p.Y.Max = p.Y.Min + 1
+	lo, hi = max(-yBound, min(lo, yBound)), max(-yBound, min(hi, yBound))
+	if lo >= hi {
+		d := max(1, math.Abs(lo)/2, math.Abs(hi)/2)
+		if math.IsNaN(o.YMin) && !math.IsNaN(o.YMax) {
+			lo = hi - d // only yMax was given: keep it
+		} else {
+			hi = lo + d
+		}
 	}
-	return p, nil
+	return lo, hi
 }
 
 // colorOf returns series k's colour.
