@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -307,6 +308,10 @@ func TestBrowser(t *testing.T) {
 		}
 		s.put(t, "oak.disk.used", ts, 1e16+float64(i)*2)
 	}
+	// More keys at one level than the key browser shows.
+	for i := range 1005 {
+		s.put(t, fmt.Sprintf("many.k%04d", i), base, 1)
+	}
 	b := startBrowser(t, s.url)
 	downloads := t.TempDir()
 	yes := true
@@ -318,7 +323,15 @@ func TestBrowser(t *testing.T) {
 
 	b.do(t, "load the page", chromedp.Navigate(s.url+"/"))
 	waitJS(t, b, "the page to start", `document.body.dataset.started === "1"`)
-	waitJS(t, b, "the status strip", `document.getElementById("st-series").textContent === "3"`)
+	waitJS(t, b, "the status strip", `document.getElementById("st-series").textContent === "1,008"`)
+
+	// The key browser shows 1,000 of the 1,005 keys under many, then more….
+	b.do(t, "search many", chromedp.SendKeys(chromedp.ID("search"), "many.k"))
+	waitJS(t, b, "1,000 keys and more…", `document.getElementById("result-count").textContent === "1000+ matches for many.k*" &&
+		document.querySelectorAll('#results button.leaf').length === 1000 && document.querySelector('#results button.more') !== null`)
+	b.do(t, "more…", chromedp.Click(chromedp.CSS(`#results button.more`)))
+	waitJS(t, b, "all 1,005 keys", `document.querySelectorAll('#results button.leaf').length === 1005 && document.querySelector('#results button.more') === null`)
+	b.do(t, "clear the search", chromedp.Evaluate[chromedp.Void](`document.getElementById("search").value = ""`))
 
 	// Search by prefix; the server matches one level: the branch "palm".
 	b.do(t, "type a prefix", chromedp.SendKeys(chromedp.ID("search"), "pal"))
@@ -401,6 +414,25 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after reload the hover shows %v, want %v", again, zoomedTip)
 	}
 	screenshot(t, b, "ui-browser.png")
+
+	// The raw table lists every stored time of the zoomed range.
+	b.do(t, "open the raw table", chromedp.Click(chromedp.CSS(`[data-chart="0"] details.raw summary`)))
+	waitJS(t, b, "the raw table", `document.querySelectorAll('[data-chart="0"] .raw tbody tr').length > 0`)
+	wantRows := len(s.points(t, keys[0], zf, zu))
+	if got := eval[int](t, b, `document.querySelectorAll('[data-chart="0"] .raw tbody tr').length`); got != wantRows {
+		t.Errorf("raw table has %d rows, want %d", got, wantRows)
+	}
+	cells := eval[[]string](t, b, `[...document.querySelectorAll('[data-chart="0"] .raw tbody tr:first-child td')].map(td => td.textContent)`)
+	first := slices.Min(slices.Collect(maps.Keys(s.points(t, keys[0], zf, zu))))
+	if want := []string{time.Unix(first, 0).UTC().Format(time.DateTime), strconv.FormatInt(first, 10), repr(s.points(t, keys[0], zf, zu)[first])}; !slices.Equal(cells[:3], want) {
+		t.Errorf("raw table's first row %q, want %q...", cells, want)
+	}
+
+	// Auto-refresh reloads the charts by itself, and goes in the URL.
+	loaded = eval[string](t, b, `document.querySelector('[data-chart="0"]').dataset.loaded`)
+	b.do(t, "refresh every 5 s", chromedp.Evaluate[chromedp.Void](`(() => { const r = document.getElementById("refresh"); r.value = "5s"; r.dispatchEvent(new Event("change")); })()`))
+	waitJS(t, b, "an automatic reload", fmt.Sprintf(`location.search.includes("refresh=5s") && document.querySelector('[data-chart="0"]').dataset.loaded !== %q`, loaded))
+	b.do(t, "refresh off", chromedp.Evaluate[chromedp.Void](`(() => { const r = document.getElementById("refresh"); r.value = "off"; r.dispatchEvent(new Event("change")); })()`))
 
 	// Theme: the toggle switches to dark (headless prefers light).
 	bg := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`)
