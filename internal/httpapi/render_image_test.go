@@ -38,7 +38,7 @@ func TestRenderImage(t *testing.T) {
 		t.Errorf("png is %dx%d, want 500x300", b.Dx(), b.Dy())
 	}
 	for k := range 2 {
-		want := renderimage.Palette[k]
+		want := renderimage.PaletteColor(k)
 		n := 0
 		for y := range 300 {
 			for x := range 500 {

@@ -7,14 +7,18 @@ import (
 	"strings"
 )
 
-// Palette colours series without a colour of their own, in order. It is
+// palette colours series without a colour of their own, in order. It is
 // the web page's palette (internal/ui/assets/chart.js), so a chart and its
-// PNG export match.
-var Palette = []color.Color{
+// PNG export match. Read it through PaletteColor.
+var palette = [...]color.RGBA{
 	rgb(0x1f77b4), rgb(0xff7f0e), rgb(0x2ca02c), rgb(0xd62728), rgb(0x9467bd), rgb(0x8c564b), rgb(0xe377c2), rgb(0x7f7f7f),
 	rgb(0xbcbd22), rgb(0x17becf), rgb(0x393b79), rgb(0xe7ba52), rgb(0x637939), rgb(0xad494a), rgb(0x7b4173), rgb(0x3182bd),
 	rgb(0xe6550d), rgb(0x31a354), rgb(0x756bb1), rgb(0x636363),
 }
+
+// PaletteColor returns the colour of the k-th series (from 0) when
+// colorList gives it none; the palette's 20 colours repeat.
+func PaletteColor(k int) color.RGBA { return palette[k%len(palette)] }
 
 func rgb(v uint32) color.RGBA {
 	return color.RGBA{R: uint8(v >> 16), G: uint8(v >> 8), B: uint8(v), A: 0xff}

@@ -63,7 +63,7 @@ type Options struct {
 	// filled (areaMode=stacked); NaNs count as 0 in the stack.
 	Stacked bool
 	// Colors colour the series in order (colorList); nil or too short
-	// continues with Palette.
+	// continues with the palette (PaletteColor).
 	Colors []color.Color
 }
 
@@ -212,7 +212,7 @@ func colorOf(o Options, k int) color.Color {
 	if k < len(o.Colors) {
 		return o.Colors[k]
 	}
-	return Palette[k%len(Palette)]
+	return PaletteColor(k)
 }
 
 // lineWidth is every series' line width, in pixels.

@@ -110,8 +110,8 @@ func TestPNGSizeAndSeries(t *testing.T) {
 				if tt.stacked {
 					min = 200 // a filled area, not a line
 				}
-				if n := countColor(img, Palette[k]); n < min {
-					t.Errorf("series %d: %d pixels of its colour %v, want at least %d", k, n, Palette[k], min)
+				if n := countColor(img, PaletteColor(k)); n < min {
+					t.Errorf("series %d: %d pixels of its colour %v, want at least %d", k, n, PaletteColor(k), min)
 				}
 			}
 		})
@@ -127,12 +127,12 @@ func TestPNGColorList(t *testing.T) {
 	o := opts(400, 200)
 	o.Colors = cs
 	img := renderPNG(t, o, wave("a", 0), wave("b", 50), wave("c", 100))
-	for _, c := range []color.Color{cs[0], cs[1], Palette[2]} {
+	for _, c := range []color.Color{cs[0], cs[1], PaletteColor(2)} {
 		if n := countColor(img, c); n < 20 {
 			t.Errorf("%d pixels of %v, want a line", n, c)
 		}
 	}
-	if n := countColor(img, Palette[0]); n != 0 {
+	if n := countColor(img, PaletteColor(0)); n != 0 {
 		t.Errorf("%d pixels of the palette's first colour, which colorList replaced", n)
 	}
 }
@@ -183,7 +183,7 @@ func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
 	}
 	// Each series: two runs (the gap splits it) and a legend swatch.
 	for k := range 2 {
-		if n := doc.strokes(Palette[k]); n != 3 {
+		if n := doc.strokes(PaletteColor(k)); n != 3 {
 			t.Errorf("series %d: %d paths in its colour, want 2 runs + 1 legend swatch", k, n)
 		}
 	}
@@ -195,7 +195,7 @@ func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
 	}
 	o.HideLegend = true
 	hidden := renderSVG(t, o, wave("palm.cpu", 0))
-	if n := hidden.strokes(Palette[0]); n != 2 {
+	if n := hidden.strokes(PaletteColor(0)); n != 2 {
 		t.Errorf("hideLegend: %d paths in the series' colour, want its 2 runs", n)
 	}
 	if strings.Contains(strings.Join(hidden.Texts, "|"), "palm.cpu") {
@@ -227,7 +227,7 @@ func TestEmptyAndIrregular(t *testing.T) {
 		}
 	}
 	doc := renderSVG(t, opts(300, 200), irregular)
-	if n := doc.strokes(Palette[0]); n != 2 {
+	if n := doc.strokes(PaletteColor(0)); n != 2 {
 		t.Errorf("irregular series: %d paths, want 1 line + 1 swatch", n)
 	}
 }
