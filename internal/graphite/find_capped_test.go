@@ -51,3 +51,35 @@ func putOne(t *testing.T, st store.Storage, key string, v float64) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkFindCapped1M is the key browser's worst case: a million keys at
+// one level, all matching. FindFirst (the browser's limit=1001) against
+// Find (the whole level) in the same run; docs/ui.md has the figures.
+func BenchmarkFindCapped1M(b *testing.B) {
+	st := store.NewMemory()
+	for i := range 1_000_000 {
+		if err := st.Put(fmt.Appendf(nil, "k%07d", (i*7919)%1_000_000), store.Point{Timestamp: 1, Value: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	p, err := CompilePattern("k*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("FindFirst=1001", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := FindFirst(context.Background(), st, p, 1001); err != nil || len(n) != 1001 {
+				b.Fatal(len(n), err)
+			}
+		}
+	})
+	b.Run("Find", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, err := Find(context.Background(), st, p); err != nil || len(n) != 1_000_000 {
+				b.Fatal(len(n), err)
+			}
+		}
+	})
+}
