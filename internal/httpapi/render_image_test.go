@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -109,7 +110,7 @@ func BenchmarkRenderPNG100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	mux, err := newMux(Config{Storage: st, Now: func() time.Time { return testNow }})
+	mux, err := newMux(Config{Storage: st, Now: func() time.Time { return testNow }, Logger: slog.New(slog.DiscardHandler)}, access{})
 	if err != nil {
 		b.Fatal(err)
 	}
