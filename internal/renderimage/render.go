@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -82,7 +81,7 @@ func Render(w io.Writer, f Format, opts Options, series []Series) error {
 	if err := check(opts); err != nil {
 		return err
 	}
-	p, err := newPlot(opts, series, f == PNG)
+	p, entries, err := newPlot(opts, series, f == PNG)
 	if err != nil {
 		return err
 	}
@@ -91,7 +90,7 @@ func Render(w io.Writer, f Format, opts Options, series []Series) error {
 	case PNG:
 		// 72 dots per inch makes one vg point one pixel.
 		c := vgimg.NewWith(vgimg.UseWH(wl, hl), vgimg.UseDPI(72))
-		p.Draw(draw.New(c))
+		drawChart(draw.New(c), p, entries)
 		// Default compression spent three quarters of a jagged chart's
 		// CPU in deflate; BestSpeed files are barely larger for charts
 		// (large flat areas).
@@ -101,7 +100,7 @@ func Render(w io.Writer, f Format, opts Options, series []Series) error {
 		}
 	case SVG:
 		c := vgsvg.New(wl, hl)
-		p.Draw(draw.New(c))
+		drawChart(draw.New(c), p, entries)
 		var buf bytes.Buffer
 		if _, err := c.WriteTo(&buf); err != nil {
 			return fmt.Errorf("renderimage: write svg: %w", err)
@@ -139,29 +138,26 @@ func check(o Options) error {
 	return nil
 }
 
-// newPlot lays out the chart: axes, series, legend.
+// newPlot lays out the chart (axes, series) and returns the legend's
+// entries, which drawChart draws under it.
 //
 // chunked splits long lines into pieces of chunkLen segments, for the PNG
 // rasterizer: freetype's cost per path grows with the cells a path covers
 // in a row (Rasterizer.findCell), so a jagged 900-segment line drawn whole
 // took over a second, and in pieces a few tens of milliseconds. The pieces
 // share their end points, so the line looks the same.
-func newPlot(o Options, series []Series, chunked bool) (*plot.Plot, error) {
+func newPlot(o Options, series []Series, chunked bool) (*plot.Plot, []legendEntry, error) {
 	p := plot.New()
-	sans := font.Font{Typeface: "Liberation", Variant: "Sans"}
 	p.Title.Text = o.Title
-	p.Title.TextStyle.Font = font.From(sans, 13)
+	p.Title.TextStyle.Font = sans(13)
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Tick.Label.Font = font.From(sans, 10)
-		ax.Label.TextStyle.Font = font.From(sans, 11)
+		ax.Tick.Label.Font = sans(10)
+		ax.Label.TextStyle.Font = sans(11)
 	}
-	p.Legend.TextStyle.Font = font.From(sans, 10)
-	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
 	p.X.Tick.Marker = timeTicker{width: o.Width}
 	columns := o.Width
-	d := drawer{p: p, o: o, chunk: 1 << 30} // one path per run
+	d := &drawer{p: p, o: o, chunk: 1 << 30} // one path per run
 	if chunked {
 		d.chunk = chunkLen
 	}
@@ -172,11 +168,11 @@ func newPlot(o Options, series []Series, chunked bool) (*plot.Plot, error) {
 		err = d.addLines(series, columns)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.X.Min, p.X.Max = float64(o.From), float64(o.Until)
 	p.Y.Min, p.Y.Max = yRange(p.Y.Min, p.Y.Max, o)
-	return p, nil
+	return p, d.legend, nil
 }
 
 // yBound bounds the y axis ends, so that their distance and a margin on
@@ -223,12 +219,13 @@ const chunkLen = 16
 
 // drawer adds series to a plot.
 type drawer struct {
-	p     *plot.Plot
-	o     Options
-	chunk int // most segments per path
+	p      *plot.Plot
+	o      Options
+	chunk  int           // most segments per path
+	legend []legendEntry // in the series' order; none with hideLegend
 }
 
-func (d drawer) addLines(series []Series, columns int) error {
+func (d *drawer) addLines(series []Series, columns int) error {
 	for k := range series {
 		pts := consolidate(&series[k], d.o.From, d.o.Until, columns)
 		if err := d.addRuns(series[k].Name, colorOf(d.o, k), pts, nil); err != nil {
@@ -238,7 +235,7 @@ func (d drawer) addLines(series []Series, columns int) error {
 	return nil
 }
 
-func (d drawer) addStacked(series []Series, columns int) error {
+func (d *drawer) addStacked(series []Series, columns int) error {
 	o := d.o
 	xs, ys := stackGrid(series, o.From, o.Until, columns)
 	// Cumulative sums, NaN counting as 0 below but breaking the series'
@@ -268,7 +265,7 @@ func (d drawer) addStacked(series []Series, columns int) error {
 	}
 	if !o.HideLegend {
 		for k := range series {
-			d.p.Legend.Add(series[k].Name, swatch(colorOf(o, k)))
+			d.legend = append(d.legend, legendEntry{series[k].Name, colorOf(o, k)})
 		}
 	}
 	return nil
@@ -277,10 +274,10 @@ func (d drawer) addStacked(series []Series, columns int) error {
 // addRuns draws pts as lines broken at NaN gaps (a lone point as a dot),
 // filled below when fill is not nil, and adds a legend entry for name
 // unless name is "" or the legend is hidden.
-func (d drawer) addRuns(name string, c color.Color, pts []xy, fill color.Color) error {
+func (d *drawer) addRuns(name string, c color.Color, pts []xy, fill color.Color) error {
 	p, o := d.p, d.o
 	if name != "" && !o.HideLegend {
-		p.Legend.Add(name, swatch(c))
+		d.legend = append(d.legend, legendEntry{name, c})
 	}
 	for start := 0; start < len(pts); {
 		if math.IsNaN(pts[start].y) || math.IsInf(pts[start].y, 0) {
@@ -316,11 +313,6 @@ func (d drawer) addRuns(name string, c color.Color, pts []xy, fill color.Color) 
 		start = end
 	}
 	return nil
-}
-
-// swatch is a legend thumbnail of colour c.
-func swatch(c color.Color) plot.Thumbnailer {
-	return &plotter.Line{LineStyle: draw.LineStyle{Color: c, Width: 3 * lineWidth}}
 }
 
 // timeSteps are the spacings of time ticks, in seconds: the web page's

@@ -10,6 +10,8 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -161,10 +163,15 @@ func renderSVG(t *testing.T, o Options, series ...Series) svgDoc {
 	return doc
 }
 
-// strokes counts the paths stroked in colour c.
-func (d svgDoc) strokes(c color.Color) int {
+// strokes counts the paths stroked in colour c (lines).
+func (d svgDoc) strokes(c color.Color) int { return d.styled("stroke", c) }
+
+// fills counts the paths filled in colour c (legend squares, areas).
+func (d svgDoc) fills(c color.Color) int { return d.styled("fill", c) }
+
+func (d svgDoc) styled(prop string, c color.Color) int {
 	r, g, b, _ := c.RGBA()
-	want := fmt.Sprintf("stroke:#%02X%02X%02X", r>>8, g>>8, b>>8)
+	want := fmt.Sprintf("%s:#%02X%02X%02X", prop, r>>8, g>>8, b>>8)
 	n := 0
 	for _, p := range d.Paths {
 		if strings.Contains(p.Style, want) {
@@ -181,11 +188,29 @@ func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
 	if doc.Width != "600" || doc.Height != "300" {
 		t.Errorf("SVG size %sx%s, want 600x300", doc.Width, doc.Height)
 	}
-	// Each series: two runs (the gap splits it) and a legend swatch.
+	// Each series: two runs (the gap splits it) and a legend square.
 	for k := range 2 {
-		if n := doc.strokes(PaletteColor(k)); n != 3 {
-			t.Errorf("series %d: %d paths in its colour, want 2 runs + 1 legend swatch", k, n)
+		if n := doc.strokes(PaletteColor(k)); n != 2 {
+			t.Errorf("series %d: %d lines in its colour, want 2 runs", k, n)
 		}
+		if n := doc.fills(PaletteColor(k)); n != 1 {
+			t.Errorf("series %d: %d filled paths in its colour, want its legend square", k, n)
+		}
+	}
+	// The legend is under the plot: its squares lie below every line
+	// (SVG y grows upwards here, inside the flipped group).
+	legendTop, lineBottom := 0.0, math.Inf(1)
+	for _, p := range doc.Paths {
+		ys := pathYs(p.D)
+		switch {
+		case strings.Contains(p.Style, "fill:#1F77B4"):
+			legendTop = max(legendTop, slices.Max(ys))
+		case strings.Contains(p.Style, "stroke:#1F77B4"):
+			lineBottom = min(lineBottom, slices.Min(ys))
+		}
+	}
+	if legendTop >= lineBottom {
+		t.Errorf("legend square reaches y=%v, above the lowest line point y=%v: the legend covers the plot", legendTop, lineBottom)
 	}
 	texts := strings.Join(doc.Texts, "|")
 	for _, want := range []string{"cpu <&> load", "palm.cpu", "oak.cpu", "00:00", "01:00"} {
@@ -195,8 +220,8 @@ func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
 	}
 	o.HideLegend = true
 	hidden := renderSVG(t, o, wave("palm.cpu", 0))
-	if n := hidden.strokes(PaletteColor(0)); n != 2 {
-		t.Errorf("hideLegend: %d paths in the series' colour, want its 2 runs", n)
+	if n, f := hidden.strokes(PaletteColor(0)), hidden.fills(PaletteColor(0)); n != 2 || f != 0 {
+		t.Errorf("hideLegend: %d lines and %d filled paths in the series' colour, want its 2 runs and no legend", n, f)
 	}
 	if strings.Contains(strings.Join(hidden.Texts, "|"), "palm.cpu") {
 		t.Error("hideLegend: the legend is still drawn")
@@ -204,6 +229,19 @@ func TestSVGSeriesGapsTitleAndLegend(t *testing.T) {
 }
 
 // TestYMinYMax checks the y axis ends are the ones asked for.
+// pathYs returns the y coordinates of an SVG path's "M x,y L x,y ..." data.
+func pathYs(d string) []float64 {
+	var ys []float64
+	for _, f := range strings.FieldsFunc(d, func(r rune) bool { return r == 'M' || r == 'L' || r == 'Z' }) {
+		if _, y, ok := strings.Cut(f, ","); ok {
+			if v, err := strconv.ParseFloat(y, 64); err == nil {
+				ys = append(ys, v)
+			}
+		}
+	}
+	return ys
+}
+
 func TestYMinYMax(t *testing.T) {
 	o := opts(400, 300)
 	o.YMin, o.YMax = -50, 250
@@ -227,8 +265,8 @@ func TestEmptyAndIrregular(t *testing.T) {
 		}
 	}
 	doc := renderSVG(t, opts(300, 200), irregular)
-	if n := doc.strokes(PaletteColor(0)); n != 2 {
-		t.Errorf("irregular series: %d paths, want 1 line + 1 swatch", n)
+	if n := doc.strokes(PaletteColor(0)); n != 1 {
+		t.Errorf("irregular series: %d lines, want 1", n)
 	}
 }
 
