@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"metricsd/internal/buildinfo"
 	"metricsd/internal/httpapi"
 	"metricsd/internal/protocol"
 	"metricsd/internal/store"
@@ -50,6 +51,10 @@ func startServer(t *testing.T) *testServer {
 	st := store.NewMemory()
 	reg := prometheus.NewRegistry()
 	if err := httpapi.RegisterStoreMetrics(reg, st); err != nil {
+		t.Fatal(err)
+	}
+	// What the status strip shows as the version.
+	if err := reg.Register(buildinfo.Info{Version: "v0.0.0-uitest", GoVersion: "go"}.Collector()); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := httpapi.New(httpapi.Config{Storage: st, Gatherer: reg, Registerer: reg})
@@ -323,7 +328,8 @@ func TestBrowser(t *testing.T) {
 
 	b.do(t, "load the page", chromedp.Navigate(s.url+"/"))
 	waitJS(t, b, "the page to start", `document.body.dataset.started === "1"`)
-	waitJS(t, b, "the status strip", `document.getElementById("st-series").textContent === "1,008"`)
+	waitJS(t, b, "the status strip", `document.getElementById("st-series").textContent === "1,008" &&
+		document.getElementById("st-version").textContent === "v0.0.0-uitest" && document.getElementById("st-ready").textContent === "ready"`)
 
 	// The key browser shows 1,000 of the 1,005 keys under many, then more….
 	b.do(t, "search many", chromedp.SendKeys(chromedp.ID("search"), "many.k"))
