@@ -61,6 +61,7 @@ func newMux(cfg Config, acc access) (*http.ServeMux, error) {
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
+	routes = append(routes, uiRoutes()...)
 	if cfg.Gatherer != nil {
 		h := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 			ErrorLog:      slogPrinter{cfg.Logger},
