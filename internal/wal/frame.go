@@ -88,14 +88,4 @@ func NextFrame(buf []byte, off int) (body []byte, next int, err error) {
 // and a known record type starts anywhere in buf after off. A damaged frame
 // followed by such a frame is corruption in the middle of the log; one
 // followed by nothing valid is a torn tail.
-func validFrameAfter(buf []byte, off int, known func(typ byte) bool) bool {
-	for q := off + 1; q+HeaderSize < len(buf); q++ {
-		if !known(buf[q+HeaderSize]) {
-			continue
-		}
-		if _, _, err := NextFrame(buf, q); err == nil {
-			return true
-		}
-	}
-	return false
-}
+func validFrameAfter(buf []byte, off int) bool { return NextValidFrame(buf, off) >= 0 }

@@ -21,7 +21,7 @@ func Torn(buf []byte, off int, err error) bool {
 	if allZero(buf[off:]) {
 		return true
 	}
-	return errors.Is(err, ErrShortFrame) && !validFrameAfter(buf, off, knownType)
+	return errors.Is(err, ErrShortFrame) && !validFrameAfter(buf, off)
 }
 
 // allZero reports whether every byte of b is zero.
@@ -33,3 +33,22 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+// NextValidFrame returns the offset of the first complete frame with a
+// correct checksum and a known record type that starts in buf after off,
+// or -1 when there is none: where reading can go on past damage at off.
+func NextValidFrame(buf []byte, off int) int {
+	for q := off + 1; q+HeaderSize < len(buf); q++ {
+		if !knownType(buf[q+HeaderSize]) {
+			continue
+		}
+		if _, _, err := NextFrame(buf, q); err == nil {
+			return q
+		}
+	}
+	return -1
+}
+
+// KnownType reports whether typ is a record type of the log; a frame of
+// any other type is damage.
+func KnownType(typ byte) bool { return knownType(typ) }
