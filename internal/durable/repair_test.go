@@ -87,6 +87,23 @@ func TestRepairAfterDamage(t *testing.T) {
 			remove(t, filepath.Join(dir, walDir, segs[len(segs)/2]))
 			return "", nil
 		}, 0},
+		{"the log after the newest snapshot deleted", func(t *testing.T, dir string) (string, []byte) {
+			list, _ := snapshot.List(dir)
+			for _, name := range segments(t, dir) {
+				if n, _ := wal.ParseNumbered(name, ""); n >= list[len(list)-1] {
+					remove(t, filepath.Join(dir, walDir, name))
+				}
+			}
+			return "", nil
+		}, 0},
+		{"the newest snapshot and the segments after the older deleted", func(t *testing.T, dir string) (string, []byte) {
+			list, _ := snapshot.List(dir)
+			remove(t, snapshot.Path(dir, list[1]))
+			for s := list[0]; s < list[1]; s++ {
+				remove(t, filepath.Join(dir, walDir, wal.SegmentName(s)))
+			}
+			return "", nil
+		}, 0},
 		{"damaged snapshot with nothing to fall back to", func(t *testing.T, dir string) (string, []byte) {
 			list, _ := snapshot.List(dir)
 			for _, s := range list {

@@ -69,6 +69,10 @@ func TestDamageOfTheLastSegment(t *testing.T) {
 		{"last record cut short", func(b []byte) []byte {
 			return b[:len(b)-1]
 		}, true, lastStart, nil},
+		{"zero length before non-zero bytes", func(b []byte) []byte {
+			clear(b[offs[len(offs)-2] : offs[len(offs)-2]+4])
+			return b
+		}, false, offs[len(offs)-2], ErrZeroLength},
 		{"length grown past the end in the middle", func(b []byte) []byte {
 			b[offs[3]+2] = 0x7f
 			return b
