@@ -266,6 +266,8 @@ func (p *progress) record(typ byte, payload []byte) error {
 			return err
 		}
 		return p.count(n)
+	case wal.TypeDelete:
+		return p.e.replayDelete(payload)
 	}
 	return nil
 }

@@ -43,8 +43,9 @@ func (r *RepairReport) Changed() bool { return len(r.Actions) > 0 }
 //     replaced by an empty one;
 //   - in a segment, a damaged region (from a damaged frame to the next
 //     valid frame, or the end) is cut out, and so is a record that cannot
-//     be replayed (an unknown type, a series id naming two keys); a points
-//     record loses the points of series whose series record is gone.
+//     be replayed (an unknown type, a series id naming two keys, a delete
+//     of a series whose name is lost); a points record loses the points of
+//     series whose series record is gone.
 //
 // The report counts what was dropped. Repairing a healthy directory
 // changes nothing.
@@ -284,6 +285,20 @@ func (r *repairer) record(body []byte, kept *[]byte) (keep bool, why string) {
 			return false, fmt.Sprintf("key %q already has series id %d", key, other)
 		}
 		r.keys[id], r.ids[string(key)] = string(key), id
+		return true, ""
+	case wal.TypeDelete:
+		id, err := wal.DecodeDelete(payload)
+		if err != nil {
+			r.report.Records++
+			return false, err.Error()
+		}
+		key, ok := r.keys[id]
+		if !ok {
+			r.report.Records++
+			return false, fmt.Sprintf("it deletes series %d, whose name is lost", id)
+		}
+		delete(r.keys, id)
+		delete(r.ids, key)
 		return true, ""
 	case wal.TypePoints:
 		var good, bad int

@@ -25,6 +25,7 @@
 //	                            zigzag varint timestamp minus the previous
 //	                            point's in this record (the first: minus 0),
 //	                            8-byte little-endian float64 bits }
+//	type 3 (delete): uvarint series id: the series is deleted (a tombstone)
 //
 // A series record is logged once per series, before its first point, with
 // ids 1, 2, 3, ... in first-put order. Points records are at most 32 KiB

@@ -48,7 +48,3 @@ func NextValidFrame(buf []byte, off int) int {
 	}
 	return -1
 }
-
-// KnownType reports whether typ is a record type of the log; a frame of
-// any other type is damage.
-func KnownType(typ byte) bool { return knownType(typ) }

@@ -150,3 +150,33 @@ func TestMissingSegmentNamesTheFile(t *testing.T) {
 		t.Fatalf("err = %v, want segment 7 missing with nothing after it", err)
 	}
 }
+
+func TestDeleteRecord(t *testing.T) {
+	b := NewBatch(0, DefaultMaxPointsBody)
+	b.AddPoint(1, 10, 1)
+	b.AddDelete(300)
+	b.AddPoint(2, 11, 2)
+	buf := b.Bytes()
+	var types []byte
+	for off := 0; off < len(buf); {
+		body, next, err := NextFrame(buf, off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, body[0])
+		if body[0] == TypeDelete {
+			if id, err := DecodeDelete(body[1:]); err != nil || id != 300 {
+				t.Fatalf("DecodeDelete = %d, %v", id, err)
+			}
+		}
+		off = next
+	}
+	if string(types) != string([]byte{TypePoints, TypeDelete, TypePoints}) {
+		t.Fatalf("record types %v: a delete must end the open points record", types)
+	}
+	for _, bad := range [][]byte{nil, {0x80}, {1, 2}} {
+		if _, err := DecodeDelete(bad); !errors.Is(err, ErrBadRecord) {
+			t.Errorf("DecodeDelete(%v) = %v, want ErrBadRecord", bad, err)
+		}
+	}
+}
