@@ -4,6 +4,7 @@
 //	metricsd put [--addr ADDR] [--timeout 5s] KEY VALUE [TIMESTAMP]
 //	metricsd get [--addr ADDR] [--timeout 5s] KEY|'*'
 //	metricsd bench [-c 50] [-P 1] [-n 100000] [--duration 1m] [--workload put] [--json]
+//	metricsd delete [--http-addr 127.0.0.1:8889] GLOB
 //	metricsd repair --data-dir DIR
 //	metricsd version
 //	metricsd help [COMMAND]
@@ -50,6 +51,7 @@ func commands() []command {
 		{"put", "store one value", runPut},
 		{"get", "print the values of a key, or of all keys with '*'", runGet},
 		{"bench", "load a server and report throughput, latency and errors", runBench},
+		{"delete", "delete the keys a Graphite glob matches (HTTP admin API)", runDelete},
 		{"repair", "make a damaged data directory start again, offline", runRepair},
 		{"version", "print the version", runVersion},
 		{"help", "show help for metricsd or one command", runHelp},

@@ -150,3 +150,69 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+var httpListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+
+// httpAddr is the address in the server's "http listening" line, which
+// comes before the protocol's "metricsd listening" with a data directory.
+func (s *server) httpAddr(t *testing.T) string {
+	t.Helper()
+	if m := httpListening.FindStringSubmatch(s.log.String()); m != nil {
+		return m[1]
+	}
+	t.Fatalf("no http listening line:\n%s", s.log)
+	return ""
+}
+
+// TestDeleteSurvivesSIGKILL deletes keys through `metricsd delete`, kills
+// the server and restarts it, under each fsync mode, with and without a
+// snapshot after the delete: the keys stay deleted, and a key put again
+// after the delete comes last.
+func TestDeleteSurvivesSIGKILL(t *testing.T) {
+	for _, mode := range []string{"always", "interval", "never"} {
+		for _, snap := range []bool{false, true} {
+			name := mode
+			if snap {
+				name += "/snapshot after the delete"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				args := []string{"--data-dir", dir, "--fsync", mode, "--http-addr", "127.0.0.1:0"}
+				srv := startServer(t, args...)
+				c, err := dial(srv.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"web.a.cpu", "web.b.cpu", "evil", "web.a.mem"} {
+					if err := c.put(k, "1", 1); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for glob, n := range map[string]string{"web.*.cpu": "2\n", "evil": "1\n"} {
+					out, err := exec.Command(bin, "delete", "--http-addr", srv.httpAddr(t), glob).CombinedOutput()
+					if err != nil || string(out) != n {
+						t.Fatalf("metricsd delete %s: %v, %q; want %q", glob, err, out, n)
+					}
+				}
+				if err := c.put("evil", "2", 2); err != nil {
+					t.Fatal(err)
+				}
+				c.c.Close()
+				if snap { // a graceful stop snapshots; then a kill of the next run
+					srv.stop(t)
+					srv = startServer(t, args...)
+				}
+				want := "ok\nweb.a.mem 1.0 1\nevil 2.0 2\n\n"
+				if got := getAll(t, srv.addr); got != want {
+					t.Fatalf("before the kill: %q, want %q", got, want)
+				}
+				srv.kill()
+				srv = startServer(t, args...)
+				if got := getAll(t, srv.addr); got != want {
+					t.Fatalf("after SIGKILL and restart: %q, want %q", got, want)
+				}
+				srv.stop(t)
+			})
+		}
+	}
+}
