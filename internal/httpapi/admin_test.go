@@ -3,9 +3,11 @@ package httpapi
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"metricsd/internal/store"
@@ -98,4 +100,31 @@ func TestAdminDeleteUnroutedWithoutDeleter(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("delete without a Deleter: %d, want 404", resp.StatusCode)
 	}
+}
+
+func TestAdminDeleteIsLogged(t *testing.T) {
+	var logs strings.Builder
+	st := store.NewMemory()
+	st.Put([]byte("evil"), store.Point{Timestamp: 99999999999, Value: 1})
+	api := startAPI(t, Config{Storage: st, Deleter: st, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))})
+	resp, err := http.Post(api.url+"/api/v1/admin/delete?match=evil", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := logs.String(); !strings.Contains(got, `msg="admin delete" match=evil deleted=1 remote=127.0.0.1:`) {
+		t.Fatalf("the delete was not logged:\n%s", got)
+	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
