@@ -47,12 +47,12 @@ func (e *Engine) Delete(match func(key []byte) bool) (int, error) {
 		}
 		if ok {
 			n, last = n+1, b
+			e.kick() // a full pending batch waits for the writer: wake it
 		}
 	}
 	if last == nil {
 		return 0, nil
 	}
-	e.kick()
 	<-last.done
 	return n, last.err
 }

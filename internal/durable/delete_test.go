@@ -154,3 +154,27 @@ func TestDeleteRefusedWhenNotReady(t *testing.T) {
 	}
 	e.Close()
 }
+
+// TestDeleteManyKeysFillsThePendingBatch deletes more tombstones than the
+// pending batch holds, with no put to wake the writer: Delete must.
+func TestDeleteManyKeysFillsThePendingBatch(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			cfg := Config{Dir: t.TempDir(), Fsync: mode, MaxPendingBytes: 64, SnapshotInterval: -1}
+			e := start(t, cfg)
+			for i := range 200 {
+				put(t, e, fmt.Sprintf("k%d", i), 1, 1)
+			}
+			if n, err := e.Delete(func([]byte) bool { return true }); err != nil || n != 200 {
+				t.Fatalf("Delete = %d, %v; want 200", n, err)
+			}
+			if series, _ := e.Stats(); series != 0 {
+				t.Fatalf("%d series left", series)
+			}
+			closeEngine(t, e)
+			if series, _ := start(t, cfg).Stats(); series != 0 {
+				t.Fatalf("%d series after a restart", series)
+			}
+		})
+	}
+}

@@ -191,3 +191,42 @@ func remove(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSnapshotThatDoesNotReadBackIsNotTrusted damages a snapshot between
+// its commit and the read-back: it is removed, and nothing the log holds
+// is deleted.
+func TestSnapshotThatDoesNotReadBackIsNotTrusted(t *testing.T) {
+	cfg := Config{Dir: t.TempDir(), SegmentSize: 1024, SnapshotInterval: -1}
+	e := start(t, cfg)
+	workload(t, e, 300)
+	waitWritten(t, e)
+	if err := e.Snapshot(); err != nil { // the first: its fallback is the whole log
+		t.Fatal(err)
+	}
+	workload(t, e, 300)
+	waitWritten(t, e)
+	seg, err := e.requestCut()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.writeSnapshot(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip(t, info.Path, 50)
+	before := segments(t, cfg.Dir)
+	if err := e.trust(seg, info); !errors.Is(err, snapshot.ErrBadSnapshot) {
+		t.Fatalf("trust of a damaged snapshot: %v", err)
+	}
+	if _, err := os.Stat(info.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the snapshot that did not read back is still there: %v", err)
+	}
+	if got := segments(t, cfg.Dir); strings.Join(got, " ") != strings.Join(before, " ") {
+		t.Errorf("segments after a failed read-back: %v, want %v", got, before)
+	}
+	want := dump(t, e)
+	closeEngine(t, e)
+	if got := dump(t, start(t, cfg)); got != want {
+		t.Fatal("restart after a failed read-back differs")
+	}
+}
