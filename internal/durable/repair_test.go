@@ -118,14 +118,18 @@ func TestRepairAfterDamage(t *testing.T) {
 			if strings.Contains(tt.name, "snapshot") {
 				snaps = 2
 			}
-			cfg := Config{SegmentSize: 16 << 10, SnapshotInterval: -1, Fsync: FsyncAlways}
+			// Fsync never: the damage is made by hand, and the log is
+			// copied once it is written (waitWritten).
+			cfg := Config{SegmentSize: 16 << 10, SnapshotInterval: -1, Fsync: FsyncNever}
 			dir, _ := snapshotsDir(t, cfg, snaps)
 			if snaps == 0 {
 				// More log, so that the last segment holds several KiB.
 				cfg.Dir = dir
 				e := start(t, cfg)
 				workload(t, e, 2000)
+				waitWritten(t, e)
 				dir = copyDir(t, dir)
+				dropEmptyLastSegment(t, dir) // waitWritten's cut made it
 				closeEngine(t, e)
 			}
 			cfg.Dir = dir
@@ -178,5 +182,16 @@ func TestRepairRefusesARunningServer(t *testing.T) {
 	start(t, Config{Dir: dir})
 	if _, err := Repair(dir, repairNow); err == nil || !strings.Contains(err.Error(), "in use by another metricsd") {
 		t.Fatalf("Repair beside a running engine: %v", err)
+	}
+}
+
+// dropEmptyLastSegment removes the last segment of dir if it is empty, so
+// that the last segment holds the last records.
+func dropEmptyLastSegment(t *testing.T, dir string) {
+	t.Helper()
+	segs := segments(t, dir)
+	path := filepath.Join(dir, walDir, segs[len(segs)-1])
+	if st, err := os.Stat(path); err == nil && st.Size() == 0 {
+		remove(t, path)
 	}
 }
