@@ -68,7 +68,7 @@ func TestDelete(t *testing.T) {
 // is counted twice (run with -race).
 func TestDeleteBesidePuts(t *testing.T) {
 	m := NewMemoryWith(Limits{MaxPoints: 1 << 20})
-	const writers, puts = 4, 2000
+	const writers, puts = 4, 500
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
@@ -82,7 +82,7 @@ func TestDeleteBesidePuts(t *testing.T) {
 			}
 		}()
 	}
-	for range 50 {
+	for range 20 {
 		if _, err := m.Delete(func(k []byte) bool { return k[1]%2 == 0 }); err != nil {
 			t.Fatal(err)
 		}
