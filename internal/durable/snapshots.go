@@ -112,6 +112,9 @@ func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 		w.Abort()
 		return snapshot.Info{}, err
 	}
+	e.mu.Lock()
+	w.SetLastID(e.nextID - 1) // a deleted series' id is never given again
+	e.mu.Unlock()
 	return w.Commit()
 }
 
