@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -24,11 +26,21 @@ series, at the end of the first-insertion order. Quote GLOB from the shell.`,
 	}
 }
 
+// passwordEnv holds the basic-auth password of `metricsd delete --user`:
+// an environment variable rather than a flag, which ps would show.
+const passwordEnv = "METRICSD_HTTP_PASSWORD"
+
 // runDelete is the delete command.
 func runDelete(ctx context.Context, args []string, std stdio) int {
 	fs := newFlagSet("delete")
+	var tf clientFlags // only its TLS fields
 	addr := fs.String("http-addr", "127.0.0.1:8889", "the server's HTTP API address (host:port)")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on the whole request")
+	user := fs.String("user", "", "basic-auth `user` of the server's --web-config-file; the password comes from $"+passwordEnv)
+	fs.BoolVar(&tf.tls, "tls", false, "speak HTTPS, verifying the server against the system's CAs")
+	fs.StringVar(&tf.tlsCA, "tls-ca", "", "speak HTTPS, verifying the server against the CAs in this PEM `file`")
+	fs.StringVar(&tf.tlsCert, "tls-cert", "", "client certificate PEM `file` (needs --tls-key)")
+	fs.StringVar(&tf.tlsKey, "tls-key", "", "private key PEM `file` of --tls-cert")
 	if code, done := parseArgs(fs, args, deleteUsage(), std); done {
 		return code
 	}
@@ -38,9 +50,16 @@ func runDelete(ctx context.Context, args []string, std stdio) int {
 	if *timeout <= 0 {
 		return usageError(std, "delete", errors.New("--timeout must be positive"))
 	}
+	if (tf.tlsCert == "") != (tf.tlsKey == "") {
+		return usageError(std, "delete", errors.New("--tls-cert and --tls-key go together"))
+	}
+	tlsCfg, err := tf.tlsConfig()
+	if err != nil {
+		return failure(std, "delete", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	n, err := deleteKeys(ctx, *addr, fs.Arg(0))
+	n, err := deleteKeys(ctx, deleteRequest{addr: *addr, glob: fs.Arg(0), user: *user, password: os.Getenv(passwordEnv), tls: tlsCfg})
 	if err != nil {
 		return failure(std, "delete", err)
 	}
@@ -48,14 +67,30 @@ func runDelete(ctx context.Context, args []string, std stdio) int {
 	return exitOK
 }
 
-// deleteKeys asks the server at addr to delete the keys glob matches.
-func deleteKeys(ctx context.Context, addr, glob string) (int, error) {
-	u := url.URL{Scheme: "http", Host: addr, Path: "/api/v1/admin/delete", RawQuery: url.Values{"match": {glob}}.Encode()}
+// deleteRequest is one call of the delete API.
+type deleteRequest struct {
+	addr, glob     string
+	user, password string      // basic auth when user is set
+	tls            *tls.Config // HTTPS when set
+}
+
+// deleteKeys asks the server to delete the keys r.glob matches.
+func deleteKeys(ctx context.Context, r deleteRequest) (int, error) {
+	u := url.URL{Scheme: "http", Host: r.addr, Path: "/api/v1/admin/delete", RawQuery: url.Values{"match": {r.glob}}.Encode()}
+	hc := &http.Client{}
+	if r.tls != nil {
+		u.Scheme = "https"
+		hc.Transport = &http.Transport{TLSClientConfig: r.tls}
+	}
+	defer hc.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if r.user != "" {
+		req.SetBasicAuth(r.user, r.password)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -67,6 +102,12 @@ func deleteKeys(ctx context.Context, addr, glob string) (int, error) {
 	var ans struct {
 		Deleted int    `json:"deleted"`
 		Error   string `json:"error"`
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return 0, fmt.Errorf("server answered %s: give --user and $%s as in its --web-config-file", resp.Status, passwordEnv)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return 0, fmt.Errorf("server answered %s: it has no admin API here (an HTTP address beyond loopback without access control does not serve it)", resp.Status)
 	}
 	if jerr := json.Unmarshal(body, &ans); jerr != nil {
 		return 0, fmt.Errorf("server answered %s: %.200q", resp.Status, body)

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"metricsd"
+	"metricsd/internal/testcerts"
 	"metricsd/internal/testnet"
 )
 
@@ -72,5 +77,53 @@ func TestDeleteCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	if r := runArgs(t, "repair", "--data-dir", dir); r.code != exitOK || r.stdout != "nothing to repair in "+dir+"\n" {
 		t.Errorf("repair of an empty directory: %+v", r)
+	}
+}
+
+// TestDeleteCommandWithAccessControl runs delete against a server whose
+// web config file asks for a password and serves HTTPS: the command needs
+// --user, the password from the environment, and --tls-ca.
+func TestDeleteCommandWithAccessControl(t *testing.T) {
+	set, err := testcerts.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := set.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := filepath.Join(t.TempDir(), "web.yml")
+	conf := "tls_server_config:\n  cert_file: " + files.ServerCert + "\n  key_file: " + files.ServerKey +
+		"\nbasic_auth_users:\n  ops: " + string(hash) + "\n"
+	if err := os.WriteFile(web, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveConfig([]string{"--in-memory", "--addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--web-config-file", web})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := metricsd.NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := testnet.Serve(t, srv, nil)
+	testnet.WaitFor(t, "the HTTP API listening", func() bool { return srv.HTTPAddr() != nil })
+	httpAddr := srv.HTTPAddr().String()
+	if r := runArgs(t, "put", "--addr", addr, "evil", "1", "99999999999"); r.code != exitOK {
+		t.Fatalf("put: %+v", r)
+	}
+	if r := runArgs(t, "delete", "--http-addr", httpAddr, "--tls-ca", files.CA, "evil"); r.code != exitFailure || !strings.Contains(r.err, "401 Unauthorized") {
+		t.Fatalf("delete without the password: %+v", r)
+	}
+	t.Setenv(passwordEnv, "s3cret")
+	if r := runArgs(t, "delete", "--http-addr", httpAddr, "--user", "ops", "--tls-ca", files.CA, "evil"); r.code != exitOK || r.stdout != "1\n" {
+		t.Fatalf("delete with the password: %+v", r)
+	}
+	if r := runArgs(t, "get", "--addr", addr, "*"); r.stdout != "" {
+		t.Fatalf("get * after the delete: %q", r.stdout)
 	}
 }

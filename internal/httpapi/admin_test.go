@@ -43,7 +43,7 @@ func TestAdminDelete(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := store.NewMemory()
-			api := startAPI(t, Config{Storage: st, Deleter: st})
+			api := startAPI(t, Config{Storage: st, Deleter: st, Addr: "127.0.0.1:0"})
 			for _, k := range strings.Fields("servers.a.cpu servers.a.mem servers.b.cpu servers.b.cpu.user top") {
 				if err := st.Put([]byte(k), store.Point{Timestamp: 1, Value: 1}); err != nil {
 					t.Fatal(err)
@@ -78,7 +78,7 @@ func TestAdminDelete(t *testing.T) {
 }
 
 func TestAdminDeleteFailure(t *testing.T) {
-	api := startAPI(t, Config{Deleter: failingDeleter{n: 2}})
+	api := startAPI(t, Config{Deleter: failingDeleter{n: 2}, Addr: "127.0.0.1:0"})
 	resp, err := http.Post(api.url+"/api/v1/admin/delete?match=*", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -90,15 +90,27 @@ func TestAdminDeleteFailure(t *testing.T) {
 	}
 }
 
-func TestAdminDeleteUnroutedWithoutDeleter(t *testing.T) {
-	api := startAPI(t, Config{})
-	resp, err := http.Post(api.url+"/api/v1/admin/delete?match=*", "", nil)
-	if err != nil {
-		t.Fatal(err)
+func TestAdminDeleteUnrouted(t *testing.T) {
+	st := store.NewMemory()
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{"without a Deleter", Config{Addr: "127.0.0.1:0"}},
+		{"beyond loopback without access control", Config{Storage: st, Deleter: st, Addr: "0.0.0.0:0"}},
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Fatalf("delete without a Deleter: %d, want 404", resp.StatusCode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := startAPI(t, tt.cfg)
+			resp, err := http.Post(api.url+"/api/v1/admin/delete?match=*", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("delete: %d, want 404", resp.StatusCode)
+			}
+		})
 	}
 }
 
@@ -106,7 +118,7 @@ func TestAdminDeleteIsLogged(t *testing.T) {
 	var logs strings.Builder
 	st := store.NewMemory()
 	st.Put([]byte("evil"), store.Point{Timestamp: 99999999999, Value: 1})
-	api := startAPI(t, Config{Storage: st, Deleter: st, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))})
+	api := startAPI(t, Config{Storage: st, Deleter: st, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))})
 	resp, err := http.Post(api.url+"/api/v1/admin/delete?match=evil", "", nil)
 	if err != nil {
 		t.Fatal(err)
