@@ -81,8 +81,10 @@ func newSide(cfg Config, log *slog.Logger, st store.Engine, reg *prometheus.Regi
 		s.graphite = rcv
 	}
 	if cfg.HTTPAddr != "" {
+		del, _ := st.(store.Deleter) // both engines delete; the admin call needs it
 		api, err := httpapi.New(httpapi.Config{
 			Storage:    st,
+			Deleter:    del,
 			Gatherer:   reg,
 			Registerer: reg,
 			Ready:      ready,

@@ -96,10 +96,12 @@ type batch struct {
 	commit  *store.Commit
 }
 
-// op is one put of a batch, applied after the commit.
+// op is one put of a batch, applied after the commit, or with del set a
+// delete of the key's series (see delete.go).
 type op struct {
 	ref store.Ref
 	p   store.Point
+	del bool
 }
 
 // New checks cfg and returns an engine that has not read its directory
@@ -188,14 +190,25 @@ func (e *Engine) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	if err := e.admit(); err != nil {
 		return store.Ticket{}, err
 	}
-	ref, err := e.mem.Ref(key, p.Timestamp)
-	if err != nil {
-		return store.Ticket{}, err
-	}
-	e.mu.Lock()
-	if err := e.waitRoom(); err != nil {
+	var ref store.Ref
+	for {
+		var err error
+		if ref, err = e.mem.Ref(key, p.Timestamp); err != nil {
+			return store.Ticket{}, err
+		}
+		e.mu.Lock()
+		if err := e.waitRoom(); err != nil {
+			e.mu.Unlock()
+			return store.Ticket{}, err
+		}
+		// A delete drops series under e.mu: a ref still live here is
+		// logged before any tombstone of it. One deleted since Ref is
+		// asked for again (not under e.mu: creating a series logs its
+		// record, which takes e.mu).
+		if !ref.Gone() {
+			break
+		}
 		e.mu.Unlock()
-		return store.Ticket{}, err
 	}
 	b := e.cur
 	if len(e.unlogged) > 0 {

@@ -176,6 +176,9 @@ func (e *Engine) failure() error {
 // the same way.
 func (e *Engine) apply(b *batch) {
 	for i, o := range b.ops {
+		if o.del {
+			continue // memory dropped the series when the tombstone was logged
+		}
 		if err := e.mem.PutRef(o.ref, o.p); err != nil {
 			b.commit.Refuse(i, err)
 		}

@@ -13,7 +13,8 @@ import (
 // Format is a response format of the render API.
 type Format uint8
 
-// The formats metricsd renders; graphite-web's image formats and its
+// The text formats metricsd renders (png and svg are drawn by
+// internal/renderimage, hooked in the HTTP handler); graphite-web's
 // pickle, raw and msgpack formats are not served.
 const (
 	FormatJSON Format = iota // [{"target": ..., "tags": {...}, "datapoints": [[value, ts], ...]}]
@@ -28,7 +29,7 @@ func ParseFormat(s string) (Format, error) {
 	case "csv":
 		return FormatCSV, nil
 	}
-	return 0, queryErrorf("unsupported format %q: metricsd renders json and csv", s)
+	return 0, queryErrorf("unsupported format %q: metricsd renders json, csv, png and svg", s)
 }
 
 // RenderRequest is a checked render query.

@@ -47,7 +47,8 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 	wildcards, err1 := intParam(form, "wildcards")
 	leavesOnly, err2 := intParam(form, "leavesOnly")
 	err3 := a.checkFindTimes(form)
-	if err := errors.Join(err1, err2, err3, formatParam(form.Get("format"))); err != nil {
+	limit, err4 := findLimit(form)
+	if err := errors.Join(err1, err2, err3, err4, formatParam(form.Get("format"))); err != nil {
 		a.badRequest(w, r, err)
 		return
 	}
@@ -56,7 +57,12 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, err)
 		return
 	}
-	nodes, err := graphite.Find(r.Context(), a.st, p)
+	var nodes []graphite.Node
+	if limit > 0 {
+		nodes, err = graphite.FindFirst(r.Context(), a.st, p, limit)
+	} else {
+		nodes, err = graphite.Find(r.Context(), a.st, p)
+	}
 	if err != nil {
 		a.serverError(w, r, err)
 		return
@@ -78,6 +84,10 @@ func (a *graphiteAPI) index(w http.ResponseWriter, r *http.Request) {
 // range, as JSON or CSV, streamed.
 func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
+		return
+	}
+	if f, ok := imageFormat(r.Form); ok {
+		a.renderImage(w, r, f)
 		return
 	}
 	req, err := a.renderRequest(r.Form)
@@ -248,6 +258,17 @@ func intParam(form map[string][]string, name string) (int, error) {
 		return 0, &graphite.QueryError{Msg: "invalid int value " + strconv.Quote(s) + " for param " + name}
 	}
 	return n, nil
+}
+
+// findLimit reads find's limit, a metricsd extension that the web UI's key
+// browser sends (graphite-web has none): at most that many nodes, the first
+// by path. 0 or absent means no cap.
+func findLimit(form map[string][]string) (int, error) {
+	n, err := intParam(form, "limit")
+	if err == nil && n < 0 {
+		err = &graphite.QueryError{Msg: "invalid limit " + strconv.Itoa(n) + ": want a positive integer"}
+	}
+	return n, err
 }
 
 // formatParam accepts find's only format, graphite-web's default.

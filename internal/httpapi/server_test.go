@@ -254,7 +254,7 @@ func TestMalformedQueries(t *testing.T) {
 		{"/render?target=sumSeries(palm.*)", `unsupported function "sumSeries"`},
 		{"/render?target=palm.cpu&from=-1m", "invalid offset unit"},
 		{"/render?target=palm.cpu&from=now&until=now", "invalid empty time range"},
-		{"/render?target=palm.cpu&format=png", "unsupported format"},
+		{"/render?target=palm.cpu&format=pickle", "unsupported format"},
 		{"/render?target=palm.cpu&maxDataPoints=0", "maxDataPoints"},
 		{"/render?target=palm.cpu&maxDataPoints=99999999999999999999", "maxDataPoints"},
 		{"/render?target=palm.cpu&now=later", "invalid time"},

@@ -33,6 +33,8 @@ type Memory struct {
 	orderMu sync.RWMutex
 	order   []*series // every series, in ID order (= creation order)
 	lastID  uint64    // the ID of the newest series
+	// unlinked counts deleted series still in order (see Unlink).
+	unlinked atomic.Int64
 
 	scratch scratchList
 
@@ -141,11 +143,17 @@ func (m *Memory) create(sh *shard, s *series, id uint64) error {
 // other puts decode and re-encode one chunk. A put refused by the Limits
 // stores nothing, not even its key.
 func (m *Memory) Put(key []byte, p Point) error {
-	r, err := m.Ref(key, p.Timestamp)
-	if err != nil {
-		return err
+	for {
+		r, err := m.Ref(key, p.Timestamp)
+		if err != nil {
+			return err
+		}
+		if err := m.put(r.s, p); err != errUnlinked {
+			return err
+		}
+		// Deleted between the lookup and the lock: the put comes after
+		// the delete, so it goes into a new series.
 	}
-	return m.put(r.s, p)
 }
 
 // put stores p in s, under MaxPoints only if there is room or p replaces a
@@ -166,6 +174,9 @@ func (m *Memory) putInto(s *series, p Point, reserved bool) (int, error) {
 	defer sp.release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gone {
+		return 0, errUnlinked
+	}
 	if !reserved {
 		if err := m.settle(s, sp.get()); err != nil {
 			return 0, err
@@ -219,6 +230,9 @@ func (m *Memory) All(fn VisitFunc) error {
 // series returns the series that exist now, in creation order. The slice
 // is shared: callers must not change it.
 func (m *Memory) series() []*series {
+	if m.unlinked.Load() > 0 {
+		m.compact()
+	}
 	m.orderMu.RLock()
 	defer m.orderMu.RUnlock()
 	return m.order[:len(m.order):len(m.order)]

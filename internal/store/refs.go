@@ -82,7 +82,25 @@ func (m *Memory) PutRef(r Ref, p Point) error {
 	if err := m.checkTime(p.Timestamp); err != nil {
 		return err
 	}
-	return m.put(r.s, p)
+	if err := m.put(r.s, p); err != errUnlinked {
+		return err
+	}
+	// The series was deleted after this put was logged: the delete's
+	// tombstone follows the put in the log, so the put is deleted with it.
+	return nil
+}
+
+// Gone reports whether r's series has been deleted (see Unlink): a put
+// that holds such a ref must ask Ref again, for the key's new series.
+func (r Ref) Gone() bool { return r.s.isGone() }
+
+// Lookup returns the series of key without creating one.
+func (m *Memory) Lookup(key []byte) (Ref, bool) {
+	s := m.lookup(m.shardOf(key), key)
+	if s == nil {
+		return Ref{}, false
+	}
+	return Ref{s}, true
 }
 
 // RefByID returns the series whose ID is id, if there is one. It is meant
@@ -140,4 +158,21 @@ func (m *Memory) LastRef() (Ref, bool) {
 		return Ref{}, false
 	}
 	return Ref{m.order[len(m.order)-1]}, true
+}
+
+// LastID returns the highest series ID given so far, deleted series
+// included: a snapshot records it, so that no ID is ever given twice.
+func (m *Memory) LastID() uint64 {
+	m.orderMu.RLock()
+	defer m.orderMu.RUnlock()
+	return m.lastID
+}
+
+// RaiseLastID makes the next new series' ID follow id at least, as a
+// loaded snapshot's LastID says (the IDs of series deleted before it were
+// given too).
+func (m *Memory) RaiseLastID(id uint64) {
+	m.orderMu.Lock()
+	defer m.orderMu.Unlock()
+	m.lastID = max(m.lastID, id)
 }

@@ -7,14 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-var httpListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory, or skips the
 // test (it needs root, or CAP_SYS_ADMIN).
@@ -75,16 +72,7 @@ func TestDiskFull(t *testing.T) {
 			data := filepath.Join(mnt, "data")
 			flags := []string{"--data-dir", data, "--fsync", mode, "--snapshot-interval", "-1s", "--http-addr", "127.0.0.1:0"}
 			srv := startServer(t, flags...)
-			// The HTTP API logs its line from its own goroutine.
-			var m []string
-			deadline := time.Now().Add(testTimeout)
-			for m = httpListening.FindStringSubmatch(srv.log.String()); m == nil; m = httpListening.FindStringSubmatch(srv.log.String()) {
-				if time.Now().After(deadline) {
-					t.Fatalf("no http listening line:\n%s", srv.log)
-				}
-				time.Sleep(time.Millisecond) // poll interval
-			}
-			httpAddr := m[1]
+			httpAddr := srv.httpAddr(t)
 			c, err := dial(srv.addr)
 			if err != nil {
 				t.Fatal(err)
@@ -118,7 +106,7 @@ func TestDiskFull(t *testing.T) {
 			filler := filepath.Join(mnt, "filler")
 			fill(t, filler)
 			refused := 0
-			deadline = time.Now().Add(testTimeout)
+			deadline := time.Now().Add(testTimeout)
 			for refused < 20 {
 				if !put() {
 					refused++
