@@ -71,10 +71,11 @@ func BenchmarkRenderJSON(b *testing.B) {
 			// The range of the data: (first point - 1 s, last point].
 			req := RenderRequest{Targets: mustTargets(b, "host*.cpu.usage_idle"),
 				From: 1500000000 - 1, Until: 1500000000 + (points-1)*10, MaxDataPoints: max}
+			e := &Engine{Storage: st}
 			var n countWriter
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := Render(context.Background(), &n, st, req); err != nil {
+				if err := e.Render(context.Background(), &n, req); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -96,23 +96,30 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 // Index returns every key, sorted, as graphite-web's /metrics/index.json
 // lists every metric.
 func Index(ctx context.Context, st store.Storage) ([]string, error) {
-	return sortedKeys(ctx, st, nil)
+	return sortedKeys(ctx, st, nil, nil)
 }
 
-// matchingKeys returns the keys that p matches, sorted.
-func matchingKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
+// matchingKeys returns the keys that p matches, sorted, each counted as
+// a series of the request's budget (so that the list stops growing at
+// the limit).
+func matchingKeys(ctx context.Context, st store.Storage, p *Pattern, b *budget) ([]string, error) {
 	if key, ok := p.Literal(); ok {
-		return []string{key}, nil
+		return []string{key}, b.addSeries(1)
 	}
-	return sortedKeys(ctx, st, p)
+	return sortedKeys(ctx, st, p, b)
 }
 
 // sortedKeys returns the keys that p matches (every key for a nil p),
-// sorted.
-func sortedKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
+// sorted, counting them in b if it is not nil.
+func sortedKeys(ctx context.Context, st store.Storage, p *Pattern, b *budget) ([]string, error) {
 	var keys []string
 	err := forEachKey(ctx, st, func(key []byte) error {
 		if p == nil || p.Match(key) {
+			if b != nil {
+				if err := b.addSeries(1); err != nil {
+					return err
+				}
+			}
 			keys = append(keys, string(key))
 		}
 		return nil

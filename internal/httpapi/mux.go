@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"metricsd/internal/graphiteweb"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -21,7 +23,8 @@ type route struct {
 // mounted on their own mux, never on http.DefaultServeMux, so that nothing
 // (pprof included) is served unless configured here.
 func newMux(cfg Config) (*http.ServeMux, error) {
-	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
+	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger,
+		engine: &graphiteweb.Engine{Storage: cfg.Storage, Schemas: cfg.GraphiteSchemas, Limits: cfg.GraphiteLimits}}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
 		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, bounded(api.find)},

@@ -1,0 +1,180 @@
+package graphiteweb
+
+import (
+	"context"
+	"errors"
+
+	"metricsd/internal/store"
+	"metricsd/internal/target"
+)
+
+// errStopVisit ends a visit early, once a series has passed the range.
+var errStopVisit = errors.New("graphiteweb: stop visit")
+
+// fetcher answers the engine's path expressions from the store, on the
+// step grid, counting what one request reads against its limits.
+type fetcher struct {
+	st      store.Storage
+	schemas *Schemas
+	budget  *budget
+	points  []store.Point // scratch of a default-step series' points
+}
+
+// fetch implements target.Fetcher: the keys matching path, sorted, each
+// as a series on its grid over (from, until].
+func (f *fetcher) fetch(ctx context.Context, path string, from, until int64) (target.SeriesList, error) {
+	p, err := compilePatternBudget(path, f.budget)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := matchingKeys(ctx, f.st, p, f.budget)
+	if err != nil {
+		return nil, err
+	}
+	out := make(target.SeriesList, 0, len(keys))
+	for _, key := range keys {
+		s, ok, err := f.series(ctx, key, from, until)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// gridBounds is whisper's fetch range for a step: the first slot after
+// from up to the slot holding until, both snapped down to the step, end
+// exclusive.
+func gridBounds(from, until, step int64) (start, end int64) {
+	start = floorDiv(from, step)*step + step
+	end = floorDiv(until, step)*step + step
+	if start == end {
+		end += step
+	}
+	return start, end
+}
+
+// series reads one key as a series over (from, until]: one value per
+// step, null where nothing is stored, the point with the latest
+// timestamp winning a slot; NaN values are skipped, as carbon drops them.
+// A key that doesn't exist gives ok false.
+func (f *fetcher) series(ctx context.Context, key string, from, until int64) (*target.Series, bool, error) {
+	step, ok := f.schemas.Step(key)
+	if !ok {
+		return f.defaultStepSeries(ctx, key, from, until)
+	}
+	start, end := gridBounds(from, until, step)
+	if err := f.budget.addPoints(int((end - start) / step)); err != nil {
+		return nil, false, err
+	}
+	values := nullValues(int((end - start) / step))
+	found := false
+	err := f.st.Get([]byte(key), func(_ []byte, pts []store.Point) error {
+		found = true
+		for _, p := range pts {
+			if p.Timestamp < start {
+				continue
+			}
+			if p.Timestamp >= end {
+				return errStopVisit // points come in ascending order
+			}
+			if p.Value == p.Value { // not NaN
+				values[(p.Timestamp-start)/step] = p.Value
+			}
+		}
+		return f.budget.check(ctx)
+	})
+	if err != nil && !errors.Is(err, errStopVisit) {
+		return nil, false, err
+	}
+	if !found {
+		return nil, false, nil
+	}
+	return newSeries(key, start, end, step, values), true, nil
+}
+
+// maxDefaultStep bounds the step measured from a series' spacing.
+const maxDefaultStep = 86400
+
+// defaultStepSeries reads a key that no schema rule matches: the step is
+// the smallest spacing between its points in (from, until].
+func (f *fetcher) defaultStepSeries(ctx context.Context, key string, from, until int64) (*target.Series, bool, error) {
+	pts := f.points[:0]
+	found := false
+	limit := until + maxDefaultStep
+	err := f.st.Get([]byte(key), func(_ []byte, batch []store.Point) error {
+		found = true
+		for _, p := range batch {
+			if p.Timestamp <= from-maxDefaultStep {
+				continue
+			}
+			if p.Timestamp >= limit {
+				return errStopVisit
+			}
+			pts = append(pts, p)
+			if err := f.budget.addPoints(1); err != nil {
+				return err
+			}
+		}
+		return f.budget.check(ctx)
+	})
+	f.points = pts[:0]
+	if err != nil && !errors.Is(err, errStopVisit) {
+		return nil, false, err
+	}
+	if !found {
+		return nil, false, nil
+	}
+	step := int64(0)
+	var prev int64
+	seen := false
+	for _, p := range pts {
+		if p.Timestamp <= from || p.Timestamp > until {
+			continue
+		}
+		if seen && p.Timestamp > prev && (step == 0 || p.Timestamp-prev < step) {
+			step = p.Timestamp - prev
+		}
+		prev, seen = p.Timestamp, true
+	}
+	if step == 0 {
+		step = DefaultStepFallback
+	}
+	step = min(step, maxDefaultStep)
+	start, end := gridBounds(from, until, step)
+	if err := f.budget.addPoints(int((end - start) / step)); err != nil {
+		return nil, false, err
+	}
+	values := nullValues(int((end - start) / step))
+	for _, p := range pts {
+		if p.Timestamp >= start && p.Timestamp < end && p.Value == p.Value {
+			values[(p.Timestamp-start)/step] = p.Value
+		}
+	}
+	return newSeries(key, start, end, step, values), true, nil
+}
+
+func nullValues(n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = nan
+	}
+	return v
+}
+
+// newSeries is a fetched series: named by its key, tags {"name": key}.
+func newSeries(key string, start, end, step int64, values []float64) *target.Series {
+	return target.NewSeries(key, start, end, step, values)
+}
+
+// floorDiv divides rounding toward minus infinity, for timestamps before
+// 1970.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
