@@ -38,6 +38,9 @@ func (f *fetcher) fetch(ctx context.Context, path string, from, until int64) (ta
 			return nil, err
 		}
 		if ok {
+			// graphite-web's fetchData: aggregates name themselves after
+			// the expression asked, not the keys it matched.
+			s.PathExpression = path
 			out = append(out, s)
 		}
 	}

@@ -52,14 +52,9 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, err)
 		return
 	}
-	p, err := graphiteweb.CompilePattern(query)
+	nodes, err := a.engine.Find(r.Context(), query)
 	if err != nil {
-		a.badRequest(w, r, err)
-		return
-	}
-	nodes, err := graphiteweb.Find(r.Context(), a.st, p)
-	if err != nil {
-		a.serverError(w, r, err)
+		a.queryFailed(w, r, err)
 		return
 	}
 	writeJSON(w, graphiteweb.AppendTreeJSON(nil, nodes, query, wildcards != 0, leavesOnly != 0))

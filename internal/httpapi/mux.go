@@ -33,6 +33,7 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
+	routes = append(routes, queryRoutes(api)...)
 	if cfg.Gatherer != nil {
 		h := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 			ErrorLog:      slogPrinter{cfg.Logger},

@@ -172,6 +172,9 @@ func (c *call) set(i int, v Value) error {
 	if err := c.checkType(p, v); err != nil {
 		return err
 	}
+	if n, ok := v.(Num); ok && p.Type == TypeFloat {
+		v = Num{V: n.V} // graphite-web's validation makes a float of it: "2.0" in tags
+	}
 	c.args[i], c.given[i] = v, true
 	return nil
 }
