@@ -75,13 +75,19 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 		s.graphite = rcv
 	}
 	if cfg.HTTPAddr != "" {
+		schemas, err := cfg.graphiteSchemas()
+		if err != nil {
+			return nil, err
+		}
 		api, err := httpapi.New(httpapi.Config{
-			Storage:    st,
-			Gatherer:   reg,
-			Registerer: reg,
-			Ready:      ready,
-			Pprof:      cfg.Pprof,
-			Logger:     log,
+			GraphiteSchemas: schemas,
+			GraphiteLimits:  cfg.graphiteLimits(),
+			Storage:         st,
+			Gatherer:        reg,
+			Registerer:      reg,
+			Ready:           ready,
+			Pprof:           cfg.Pprof,
+			Logger:          log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)

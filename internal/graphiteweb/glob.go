@@ -189,7 +189,7 @@ func expandBraces(s string, remaining *int) ([]string, error) {
 		return nil, queryErrorf("braces expand to more than %d alternatives or %d bytes", maxAlternatives, maxExpandedBytes)
 	} else if remaining != nil {
 		if n > *remaining {
-			return nil, &LimitError{Limit: "max-glob-alternatives", Msg: "the request's glob patterns expand to more alternatives than the limit"}
+			return nil, &LimitError{Limit: "graphite-max-glob-alternatives", Msg: "the request's glob patterns expand to more alternatives than the limit"}
 		}
 		*remaining -= n
 	}

@@ -59,7 +59,7 @@ func (l Limits) Validate() error {
 }
 
 // LimitError is a request refused because it passed one of its Limits;
-// Limit names the limit by its serve flag.
+// Limit names the limit by its serve flag (without the dashes).
 type LimitError struct {
 	Limit string
 	Msg   string
@@ -67,7 +67,7 @@ type LimitError struct {
 
 // Error says which limit was passed.
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("query limit %s exceeded: %s", e.Limit, e.Msg)
+	return fmt.Sprintf("query limit --%s exceeded: %s", e.Limit, e.Msg)
 }
 
 // IsLimitError reports whether err is a *LimitError.
@@ -92,7 +92,7 @@ func newBudget(l Limits) *budget {
 func (b *budget) addSeries(n int) error {
 	b.series += n
 	if b.series > b.limits.MaxSeries {
-		return &LimitError{Limit: "max-series", Msg: fmt.Sprintf("the request matches more than %d series", b.limits.MaxSeries)}
+		return &LimitError{Limit: "graphite-max-series", Msg: fmt.Sprintf("the request matches more than %d series", b.limits.MaxSeries)}
 	}
 	return nil
 }
@@ -100,7 +100,7 @@ func (b *budget) addSeries(n int) error {
 func (b *budget) addPoints(n int) error {
 	b.points += n
 	if b.points > b.limits.MaxPoints {
-		return &LimitError{Limit: "max-points", Msg: fmt.Sprintf("the request reads more than %d points", b.limits.MaxPoints)}
+		return &LimitError{Limit: "graphite-max-points", Msg: fmt.Sprintf("the request reads more than %d points", b.limits.MaxPoints)}
 	}
 	return nil
 }

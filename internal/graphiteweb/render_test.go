@@ -132,9 +132,9 @@ func TestRenderLimits(t *testing.T) {
 		target string
 		limit  string
 	}{
-		{Limits{MaxSeries: 2}, "a.*", "max-series"},
-		{Limits{MaxPoints: 20}, "a.*", "max-points"},
-		{Limits{MaxAlternatives: 3}, "a.{1,2,3,4}", "max-glob-alternatives"},
+		{Limits{MaxSeries: 2}, "a.*", "graphite-max-series"},
+		{Limits{MaxPoints: 20}, "a.*", "graphite-max-points"},
+		{Limits{MaxAlternatives: 3}, "a.{1,2,3,4}", "graphite-max-glob-alternatives"},
 	} {
 		e.Limits = tt.limits
 		_, err := e.Evaluate(context.Background(), RenderRequest{Targets: mustTargets(t, tt.target), From: 1000, Until: 1100})
