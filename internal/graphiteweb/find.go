@@ -64,12 +64,16 @@ type Node struct {
 // both a leaf and a branch (keys "a.b" and "a.b.c").
 func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 	byPath := make(map[string]*Node)
+	var last *Node // the node of the previous match: keys in insertion order often share it
 	err := forEachKey(ctx, st, func(key []byte) error {
 		end, ok := p.MatchPrefix(key)
 		if !ok {
 			return nil
 		}
-		n := byPath[string(key[:end])]
+		n := last
+		if n == nil || n.Path != string(key[:end]) {
+			n = byPath[string(key[:end])]
+		}
 		if n == nil {
 			path := string(key[:end])
 			n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
@@ -80,6 +84,7 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 		} else {
 			n.Branch = true
 		}
+		last = n
 		return nil
 	})
 	if err != nil {
