@@ -55,7 +55,8 @@ def layout(scratch, lp, pp, cq, wp):
                  'CACHE_QUERY_PORT': cq}.items():
         src = setkey(src, k, v)
     src = re.sub(r'^(\w+_INTERFACE\s*=).*$', r'\1 127.0.0.1', src, flags=re.M)
-    src = src.replace('[cache]\n', '[cache]\nCARBON_METRIC_INTERVAL = 0\nENABLE_TAGS = False\n', 1)
+    src = src.replace('[cache]\n', '[cache]\nCARBON_METRIC_INTERVAL = 0\nENABLE_TAGS = True\n'
+                      'GRAPHITE_URL = http://127.0.0.1:%s\n' % wp, 1)
     open(scratch + '/conf/carbon.conf', 'w').write(src)
     shutil.copy(os.path.join(OUT, 'storage-schemas.conf'), scratch + '/conf/storage-schemas.conf')
     open(scratch + '/webapp/goldens_local_settings.py', 'w').write('''
@@ -156,6 +157,12 @@ def dataset(base):
     for i in range(360):  # 6 hours at 60 s
         ts = base - 6 * 3600 + i * 60
         pts.append(('min.slow.x', float(i % 30) * 2, ts))
+    # Tagged series, in carbon's normalized form (tags sorted).
+    for host, dc, off in (('web1', 'east', 0), ('web2', 'east', 5), ('db1', 'west', 50)):
+        for i in range(0, 360, 2):
+            ts = base - 3600 + i * 10
+            pts.append(('disk.used;dc=%s;host=%s' % (dc, host), float(off + i % 40), ts))
+            pts.append(('disk.free;dc=%s;host=%s' % (dc, host), float(100 - off - i % 40), ts))
     return pts
 
 
@@ -189,6 +196,19 @@ def get(wp, path, timeout=60):
             return r.status, r.headers.get('Content-Type', ''), r.read().decode('utf-8')
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get('Content-Type', ''), e.read().decode('utf-8', 'replace')
+
+
+def wait_tagged(wp, pts):
+    """Wait until carbon has registered every tagged series with
+    graphite-web's tag database."""
+    want = sorted({k for k, _, _ in pts if ';' in k})
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        status, _, body = get(wp, '/tags/findSeries?' + urllib.parse.urlencode({'expr': 'name=~disk.*'}))
+        if status == 200 and sorted(json.loads(body)) == want:
+            return
+        time.sleep(1)
+    raise SystemExit('graphite-web never listed every tagged series')
 
 
 def wait_served(wp, pts, base):
@@ -313,6 +333,24 @@ def requests(base):
         'asPercent(sumSeries(servers.*.cpu.user), sumSeries(servers.*.cpu.*))',
         'sumSeries(sec.course.a, servers.web1.cpu.user)',
         'removeEmptySeries(servers.*.cpu.none)',
+        'legendValue(%s, "avg")' % S, 'legendValue(%s, "max", "last", "total")' % S,
+        'legendValue(servers.*.cpu.none, "avg")', 'cactiStyle(%s)' % S, 'cactiStyle(net.*.bytes)',
+        'cactiStyle(%s, units="b")' % S,
+        # Tags (carbon ENABLE_TAGS, graphite-web's local tag database).
+        "seriesByTag('name=disk.used')", "seriesByTag('name=disk.used', 'dc=east')",
+        "seriesByTag('host=~web.*')", "seriesByTag('name=disk.used', 'host!=web1')",
+        "seriesByTag('name=~disk.*', 'dc!=~we.*')", "seriesByTag('name=servers.web1.cpu.user')",
+        'disk.used;dc=west;host=db1',
+        "sumSeries(seriesByTag('name=disk.used'))", "averageSeries(seriesByTag('dc=east'))",
+        "groupByTags(seriesByTag('name=disk.used'), 'sum', 'dc')",
+        "groupByTags(seriesByTag('name=~disk.*'), 'average', 'name', 'dc')",
+        "groupByTags(seriesByTag('name=~disk.*'), 'maxSeries', 'host')",
+        "aliasByTags(seriesByTag('name=disk.used'), 'host', 'dc')",
+        "aliasByTags(seriesByTag('name=disk.used'), 1, 'host')",
+        "aliasByNode(seriesByTag('name=disk.used'), 0, 'dc')",
+        "scale(seriesByTag('name=disk.free', 'host=db1'), 2)",
+        "aliasSub(seriesByTag('name=disk.used'), '(^.*$)', '\\1 A')",
+        "movingAverage(seriesByTag('name=disk.used', 'host=web1'), 3)",
     ]
     for t in fns:
         render(t)
@@ -353,6 +391,7 @@ def main():
         with open(os.path.join(OUT, 'data.txt'), 'w') as fh:
             fh.write('# base %d: key value timestamp, in the order sent to carbon\n' % base)
             fh.write('\n'.join(lines) + '\n')
+        wait_tagged(wp, pts)
         wait_served(wp, pts, base)
         goldens = []
         for path in requests(base):

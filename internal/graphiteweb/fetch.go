@@ -3,8 +3,11 @@ package graphiteweb
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"metricsd/internal/store"
+	"metricsd/internal/tags"
 	"metricsd/internal/target"
 )
 
@@ -23,11 +26,17 @@ type fetcher struct {
 // fetch implements target.Fetcher: the keys matching path, sorted, each
 // as a series on its grid over (from, until].
 func (f *fetcher) fetch(ctx context.Context, path string, from, until int64) (target.SeriesList, error) {
-	p, err := compilePatternBudget(path, f.budget)
-	if err != nil {
-		return nil, err
+	var keys []string
+	var err error
+	if strings.HasPrefix(path, "seriesByTag(") {
+		keys, err = f.taggedKeys(ctx, path)
+	} else {
+		var p *Pattern
+		if p, err = compilePatternBudget(path, f.budget); err != nil {
+			return nil, err
+		}
+		keys, err = matchingKeys(ctx, f.st, p, f.budget)
 	}
-	keys, err := matchingKeys(ctx, f.st, p, f.budget)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +54,44 @@ func (f *fetcher) fetch(ctx context.Context, path string, from, until int64) (ta
 		}
 	}
 	return out, nil
+}
+
+// taggedKeys returns the keys a seriesByTag call selects, sorted
+// bytewise as graphite-web's tag database returns them; call is the call
+// as written, which graphite-web hands to its store as a path.
+func (f *fetcher) taggedKeys(ctx context.Context, call string) ([]string, error) {
+	n, err := target.Parse(call)
+	c, ok := n.(*target.Call)
+	if err != nil || !ok {
+		return nil, queryErrorf("invalid seriesByTag call %q", call)
+	}
+	var exprs []string
+	for _, a := range c.Args {
+		s, ok := a.(*target.String)
+		if !ok {
+			return nil, &target.Error{Func: "seriesByTag", Arg: "tagExpressions", Msg: "want strings such as 'name=cpu'"}
+		}
+		exprs = append(exprs, s.Value)
+	}
+	m, err := tags.NewMatcher(exprs...)
+	if err != nil {
+		return nil, &target.Error{Func: "seriesByTag", Arg: "tagExpressions", Msg: err.Error()}
+	}
+	var keys []string
+	err = forEachKey(ctx, f.st, func(key []byte) error {
+		if m.Match(string(key)) {
+			if err := f.budget.addSeries(1); err != nil {
+				return err
+			}
+			keys = append(keys, string(key))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // gridBounds is whisper's fetch range for a step: the first slot after
@@ -167,9 +214,14 @@ func nullValues(n int) []float64 {
 	return v
 }
 
-// newSeries is a fetched series: named by its key, tags {"name": key}.
+// newSeries is a fetched series: named by its key, tagged with the
+// key's carbon tags ({"name": key} for a plain path).
 func newSeries(key string, start, end, step int64, values []float64) *target.Series {
-	return target.NewSeries(key, start, end, step, values)
+	s := target.NewSeries(key, start, end, step, values)
+	if strings.IndexByte(key, ';') >= 0 {
+		s.Tags = target.TagsOf(key)
+	}
+	return s
 }
 
 // floorDiv divides rounding toward minus infinity, for timestamps before

@@ -66,6 +66,9 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 	byPath := make(map[string]*Node)
 	var last *Node // the node of the previous match: keys in insertion order often share it
 	err := forEachKey(ctx, st, func(key []byte) error {
+		if bytes.IndexByte(key, ';') >= 0 {
+			return nil // a tagged series: reached by seriesByTag, not the tree
+		}
 		end, ok := p.MatchPrefix(key)
 		if !ok {
 			return nil

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 func aliasFuncs() []*Func {
@@ -28,6 +29,11 @@ func aliasFuncs() []*Func {
 			}},
 		{Name: "aliasByMetric", Group: "Alias", Params: []Param{seriesParam("seriesList")},
 			eval: func(c *call) (SeriesList, error) { return substr(c.list(0), -1, 0), nil }},
+		{Name: "legendValue", Group: "Alias", Params: []Param{seriesParam("seriesList"), multi("valuesTypes", TypeString, false)},
+			eval: evalLegendValue},
+		{Name: "cactiStyle", Group: "Special", Params: []Param{seriesParam("seriesList"),
+			{Name: "system", Type: TypeString, Options: []string{"si", "binary"}}, opt("units", TypeString, nil)},
+			eval: evalCactiStyle},
 		{Name: "substr", Group: "Special", Params: []Param{seriesParam("seriesList"), opt("start", TypeNode, intNum(0)), opt("stop", TypeNode, intNum(0))},
 			eval: func(c *call) (SeriesList, error) {
 				return substr(c.list(0), int(c.num(1).V), int(c.num(2).V)), nil
@@ -233,4 +239,89 @@ func pySlice[T any](l []T, start, stop int) []T {
 		return nil
 	}
 	return l[start:stop]
+}
+
+// evalLegendValue appends each aggregation of the series to its name, as
+// graphite-web's legendValue does without a unit system: " (avg: 12.5)",
+// "None" for no value, "(?)" for an unknown aggregation. The unit systems
+// ("si", "binary") are refused: they format through graphite-web's
+// format_units, which metricsd does not reproduce.
+func evalLegendValue(c *call) (SeriesList, error) {
+	var types []string
+	for _, v := range c.rest {
+		types = append(types, v.(string))
+	}
+	if n := len(types); n > 0 && (types[n-1] == "si" || types[n-1] == "binary") {
+		return nil, c.errorf("valuesTypes", "the unit systems si and binary are not supported by metricsd")
+	}
+	for _, t := range types {
+		agg, ok := aggFunc(t)
+		for _, s := range c.list(0) {
+			text := "(?)"
+			if ok {
+				text = pyStr(agg(s.Points()))
+			}
+			s.Name += " (" + t + ": " + text + ")"
+		}
+	}
+	return c.list(0), nil
+}
+
+// pyStr is Python's str() of a value: its repr, or "None".
+func pyStr(v float64) string {
+	if IsNull(v) {
+		return "None"
+	}
+	return pyRepr(v)
+}
+
+// evalCactiStyle renames series as graphite-web's cactiStyle does
+// without a unit system: "name Current:x Max:y Min:z ", the columns
+// padded to a common width. The unit systems are refused, as in
+// legendValue.
+func evalCactiStyle(c *call) (SeriesList, error) {
+	list := c.list(0)
+	if len(list) == 0 {
+		return list, nil
+	}
+	if c.has(1) {
+		return nil, c.errorf("system", "the unit systems si and binary are not supported by metricsd")
+	}
+	units, hasUnits := c.args[2].(string)
+	format := func(x float64) string {
+		if hasUnits {
+			return fmt.Sprintf("%.2f %s", x, units)
+		}
+		return fmt.Sprintf("%.2f", x)
+	}
+	// width is graphite-web's column width: the longest formatting of
+	// the integer part of the value (3 for none or zero), plus 3.
+	width := func(agg aggregation) int {
+		w := 0
+		for _, s := range list {
+			v := agg(s.Points())
+			if IsNull(v) || v == 0 {
+				v = 3
+			}
+			w = max(w, len(format(math.Trunc(v))))
+		}
+		return w + 3
+	}
+	nameLen := 0
+	for _, s := range list {
+		nameLen = max(nameLen, utf8.RuneCountInString(s.Name))
+	}
+	lastLen, maxLen, minLen := width(safeLast), width(safeMax), width(safeMin)
+	cell := func(v float64) string {
+		if IsNull(v) {
+			return "nan"
+		}
+		return format(v)
+	}
+	for _, s := range list {
+		pts := s.Points()
+		s.Name = fmt.Sprintf("%-*s Current:%-*s Max:%-*s Min:%-*s ", nameLen, s.Name,
+			lastLen, cell(safeLast(pts)), maxLen, cell(safeMax(pts)), minLen, cell(safeMin(pts)))
+	}
+	return list, nil
 }

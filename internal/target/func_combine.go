@@ -1,7 +1,6 @@
 package target
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -465,21 +464,9 @@ func groupByNodes(c *call, list SeriesList, callback string, nodes []Value) (Ser
 	keys, groups := groupKeys(list, nodes)
 	out := make(SeriesList, 0, len(keys))
 	for _, k := range keys {
-		var res SeriesList
-		if fn, ok := lookup(callback); ok {
-			sub := &call{ctx: c.ctx, fn: fn, node: &Call{Name: callback}, args: make([]Value, len(fn.Params)), given: make([]bool, len(fn.Params))}
-			if err := sub.bindPositional(0, groups[k]); err != nil {
-				return nil, err
-			}
-			if err := sub.check(); err != nil {
-				return nil, fmt.Errorf("callback %s: %w", callback, err)
-			}
-			var err error
-			if res, err = fn.eval(sub); err != nil {
-				return nil, err
-			}
-		} else {
-			res = aggregate([]SeriesList{groups[k]}, callback, 0)
+		res, err := applyCallback(c, callback, groups[k])
+		if err != nil {
+			return nil, err
 		}
 		if len(res) == 0 {
 			continue

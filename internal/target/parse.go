@@ -20,6 +20,9 @@ type Call struct {
 	Name   string
 	Args   []Node
 	Kwargs []Kwarg
+	// Raw is the call as written, from its name to its ")": graphite-web
+	// passes seriesByTag's to the store as a path expression.
+	Raw string
 }
 
 // Kwarg is a keyword argument, name=value.
@@ -153,6 +156,7 @@ func (p *parser) expression(depth int) (Node, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.Raw = p.s[start:p.pos]
 		c.Args = append([]Node{n}, c.Args...)
 		n = c
 	}
@@ -173,7 +177,12 @@ func (p *parser) atParen() bool {
 func (p *parser) callOrPath(depth int) (Node, error) {
 	start := p.pos
 	if name := p.ident(); name != "" && p.atParen() {
-		return p.call(name, depth)
+		c, err := p.call(name, depth)
+		if err != nil {
+			return nil, err
+		}
+		c.Raw = p.s[start:p.pos]
+		return c, nil
 	}
 	p.pos = start
 	path, err := p.path()

@@ -53,7 +53,7 @@ var registry map[string]*Func
 
 func init() {
 	registry = make(map[string]*Func)
-	for _, group := range [][]*Func{aliasFuncs(), combineFuncs(), transformFuncs(), calculateFuncs(), filterFuncs(), sortFuncs(), specialFuncs()} {
+	for _, group := range [][]*Func{aliasFuncs(), combineFuncs(), transformFuncs(), calculateFuncs(), filterFuncs(), sortFuncs(), specialFuncs(), tagFuncs()} {
 		for _, f := range group {
 			if _, dup := registry[f.Name]; dup {
 				panic("target: function registered twice: " + f.Name)
