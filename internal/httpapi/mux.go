@@ -23,6 +23,7 @@ type route struct {
 func newMux(cfg Config) (*http.ServeMux, error) {
 	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
 	tagAPI := &tagsAPI{api: api}
+	eventAPI := &eventsAPI{api: api, events: cfg.Events}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
 		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, bounded(api.find)},
@@ -36,6 +37,10 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 		{"tags_find_series", []string{"GET /tags/findSeries", "POST /tags/findSeries"}, bounded(tagAPI.findSeries)},
 		{"tags_autocomplete_tags", []string{"GET /tags/autoComplete/tags", "POST /tags/autoComplete/tags"}, bounded(tagAPI.autoCompleteTags)},
 		{"tags_autocomplete_values", []string{"GET /tags/autoComplete/values", "POST /tags/autoComplete/values"}, bounded(tagAPI.autoCompleteValues)},
+		{"version", []string{"GET /version", "GET /version/{$}"}, http.HandlerFunc(version)},
+		// graphite-web's url patterns: ^events/?$ and ^events/get_data?$.
+		{"events_post", []string{"POST /events", "POST /events/{$}"}, bounded(eventAPI.post)},
+		{"events_get_data", []string{"GET /events/get_data", "POST /events/get_data"}, bounded(eventAPI.getData)},
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}

@@ -213,6 +213,12 @@ func (t *tagsAPI) failed(w http.ResponseWriter, r *http.Request, err error) {
 
 // refuse answers 400 with graphite-web's JSON error body.
 func (t *tagsAPI) refuse(w http.ResponseWriter, text string) {
+	writeJSONError(w, http.StatusBadRequest, text)
+}
+
+// writeJSONError answers status with graphite-web's JSON error body,
+// {"error": text}.
+func writeJSONError(w http.ResponseWriter, status int, text string) {
 	quoted, err := json.Marshal(text)
 	if err != nil { // a string always encodes; keep the answer valid anyway
 		quoted = []byte(`"bad request"`)
@@ -222,7 +228,7 @@ func (t *tagsAPI) refuse(w http.ResponseWriter, text string) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusBadRequest)
+	w.WriteHeader(status)
 	w.Write(body)
 }
 
