@@ -24,6 +24,10 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
 	tagAPI := &tagsAPI{api: api}
 	eventAPI := &eventsAPI{api: api, events: cfg.Events}
+	remoteWrite, err := newRemoteWriteAPI(api, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
 		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, bounded(api.find)},
@@ -41,6 +45,7 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 		// graphite-web's url patterns: ^events/?$ and ^events/get_data?$.
 		{"events_post", []string{"POST /events", "POST /events/{$}"}, bounded(eventAPI.post)},
 		{"events_get_data", []string{"GET /events/get_data", "POST /events/get_data"}, bounded(eventAPI.getData)},
+		{"remote_write", []string{"POST /api/v1/write"}, bounded(remoteWrite.write)},
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
