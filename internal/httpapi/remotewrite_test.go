@@ -185,6 +185,7 @@ func TestRemoteWriteRefusals(t *testing.T) {
 		{"not protobuf", snappy.Encode(nil, []byte{0xff, 0xff, 0xff}), "application/x-protobuf", 400},
 		{"remote write 2.0", good, "application/x-protobuf;proto=io.prometheus.write.v2.Request", 415},
 		{"too large", make([]byte, maxRemoteWriteBody+1), "application/x-protobuf", 413},
+		{"too large decompressed", []byte{0x80, 0x80, 0x80, 0x20, 0x00}, "application/x-protobuf", 413},
 		{"good", good, "application/x-protobuf", 204},
 	}
 	for _, tt := range tests {
