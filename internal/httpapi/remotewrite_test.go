@@ -109,7 +109,7 @@ func metricFamilyCounter(t *testing.T, a *testAPI, name string) float64 {
 	return 0
 }
 
-func rwBody(t *testing.T, series ...prompb.TimeSeries) []byte {
+func rwBody(t testing.TB, series ...prompb.TimeSeries) []byte {
 	t.Helper()
 	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
 	if err != nil {
