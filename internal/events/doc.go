@@ -8,10 +8,10 @@
 //	{"id":1,"when_us":1500000000000000,"what":"deploy","data":"v1","tags":"web prod"}
 //
 // written and fsynced before POST /events/ answers, and read back at start.
-// A last line cut short by a crash (no "\n", or not JSON) is a torn write:
-// it is truncated away, and the bytes dropped are reported. Any other bad
-// line stops the start with the file and offset (ErrCorrupt), as data
-// there was acknowledged. The file is locked (flock) while open, so two
+// A last line cut short by a crash (no "\n": a line is appended in one
+// write) is a torn write: it is truncated away, and the bytes dropped are
+// reported. Any complete line that is not an event stops the start with
+// the file and offset (ErrCorrupt), as data there was acknowledged. The file is locked (flock) while open, so two
 // servers never append to one file.
 //
 // Tag matching follows graphite-web 1.1.8 and django-tagging, which it uses:

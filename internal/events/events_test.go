@@ -151,6 +151,8 @@ func TestTornTailAndCorruption(t *testing.T) {
 		{"cut last line", good + `{"id":2,"wh`, 1, int64(len(good)), false},
 		{"zeros at the end", good + "\x00\x00\x00\x00", 1, int64(len(good)), false},
 		{"bad line then good", "garbage\n" + good, 0, 0, true},
+		{"complete bad last line", good + "garbage\n", 0, 0, true},
+		{"zeros then a line", good + "\x00\x00" + good, 0, 0, true},
 		{"bad id", `{"id":0}` + "\n" + good, 0, 0, true},
 	}
 	for _, tt := range tests {

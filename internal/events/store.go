@@ -119,8 +119,8 @@ func Open(path string, log *slog.Logger) (*Store, error) {
 }
 
 // load reads the events of r. It returns the length of the good prefix
-// and how many bytes of a torn last line follow it; a bad line that is not
-// the last is an error naming its offset.
+// and how many bytes of a torn last line (one without its "\n") follow it;
+// any complete line that is not an event is an error naming its offset.
 func (s *Store) load(r io.Reader) (good, dropped int64, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for {
@@ -131,12 +131,13 @@ func (s *Store) load(r io.Reader) (good, dropped int64, err error) {
 		if rerr != nil && rerr != io.EOF {
 			return 0, 0, fmt.Errorf("read at offset %d: %w", good, rerr)
 		}
+		if rerr == io.EOF {
+			// A last line without its "\n": an append cut short by a crash
+			// (a line is written in one write, "\n" included).
+			return good, int64(len(line)), nil
+		}
 		var e Event
-		complete := rerr == nil
-		if !complete || json.Unmarshal(line, &e) != nil || e.ID <= 0 {
-			if _, err := br.Peek(1); err == io.EOF {
-				return good, int64(len(line)), nil // the last line: torn
-			}
+		if json.Unmarshal(line, &e) != nil || e.ID <= 0 {
 			return 0, 0, fmt.Errorf("bad event at offset %d", good)
 		}
 		s.insert(e)
