@@ -91,12 +91,20 @@ func IsNormalized(name string) bool {
 		} else {
 			rest = ""
 		}
+		// The segment holds no ";" (it was split there) and the tag no "="
+		// (it ends at the first): of validate's rules, what is left to check
+		// is done in this one pass.
 		eq := strings.IndexByte(seg, '=')
-		if eq < 0 {
+		if eq <= 0 || eq == len(seg)-1 || seg[eq+1] == '~' {
 			return false
 		}
-		tag, value := seg[:eq], seg[eq+1:]
-		if validate(tag, value) != nil || tag == "name" || (prev != "" && cmpTag(prev, tag) >= 0) {
+		tag := seg[:eq]
+		for i := 0; i < len(tag); i++ {
+			if c := tag[i]; c == '!' || c == '^' {
+				return false
+			}
+		}
+		if tag == "name" || (prev != "" && cmpTag(prev, tag) >= 0) {
 			return false
 		}
 		prev = tag
