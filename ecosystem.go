@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"metricsd/internal/events"
 	"metricsd/internal/graphite"
 	"metricsd/internal/httpapi"
 	"metricsd/internal/store"
@@ -42,6 +44,7 @@ type side struct {
 	log      *slog.Logger
 	http     *httpapi.Server
 	graphite *graphite.Receiver
+	events   *events.Store // the HTTP API's Graphite events; nil when HTTP is off
 
 	mu                     sync.Mutex
 	listened, stopping     bool
@@ -79,6 +82,10 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 		if err != nil {
 			return nil, err
 		}
+		evs, err := openEvents(cfg, log)
+		if err != nil {
+			return nil, err
+		}
 		api, err := httpapi.New(httpapi.Config{
 			GraphiteSchemas: schemas,
 			GraphiteLimits:  cfg.graphiteLimits(),
@@ -88,13 +95,36 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Ready:           ready,
 			Pprof:           cfg.Pprof,
 			Logger:          log,
+			Events:          evs,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("metricsd: %w", err)
+			return nil, errors.Join(fmt.Errorf("metricsd: %w", err), evs.Close())
 		}
-		s.http = api
+		s.http, s.events = api, evs
 	}
 	return s, nil
+}
+
+// openEvents returns the store of Graphite events: durable in the data
+// directory when there is one (as the points are), in memory otherwise.
+func openEvents(cfg Config, log *slog.Logger) (*events.Store, error) {
+	if cfg.DataDir == "" {
+		return events.NewMemory(), nil
+	}
+	evs, err := events.Open(filepath.Join(cfg.DataDir, events.FileName), log)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: %w", err)
+	}
+	return evs, nil
+}
+
+// closeEvents closes the events store, once the HTTP API that writes it
+// has stopped (Server.closeStorage); calling it again is harmless.
+func (s *side) closeEvents() error {
+	if s == nil || s.events == nil {
+		return nil
+	}
+	return s.events.Close()
 }
 
 // listen binds the side listeners, once; a bind failure is returned and

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"metricsd/internal/events"
 	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
@@ -61,6 +62,10 @@ type Config struct {
 	// Now is the clock of relative times ("-1h", "now"); nil means
 	// time.Now.
 	Now func() time.Time
+	// Events holds the Graphite events (annotations) that POST /events/
+	// adds and /events/get_data reads; nil means a fresh in-memory store.
+	// The caller closes it.
+	Events *events.Store
 }
 
 // Server serves the HTTP API.
@@ -83,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() error { return nil }
+	}
+	if cfg.Events == nil {
+		cfg.Events = events.NewMemory()
 	}
 	mux, err := newMux(cfg)
 	if err != nil {

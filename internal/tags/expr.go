@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +24,19 @@ var opText = [numOps]string{"=", "!=", "=~", "!=~"}
 
 // String returns the operator as written in an expression.
 func (o Op) String() string { return opText[o] }
+
+// ExprError is the error of an expression that does not parse; it wraps
+// ErrExpr or ErrRegexp.
+type ExprError struct {
+	Expr string // as given
+	Err  error
+}
+
+// Error names the expression.
+func (e *ExprError) Error() string { return e.Err.Error() + ": " + strconv.Quote(e.Expr) }
+
+// Unwrap returns ErrExpr or ErrRegexp.
+func (e *ExprError) Unwrap() error { return e.Err }
 
 // Errors of ParseExpr and NewMatcher.
 var (
@@ -58,8 +72,9 @@ type Expr struct {
 // back-references are refused with ErrRegexp.
 func ParseExpr(s string) (Expr, error) {
 	i := strings.IndexAny(s, ";!=")
+	bad := &ExprError{Expr: s, Err: ErrExpr}
 	if i <= 0 || s[i] == ';' {
-		return Expr{}, ErrExpr
+		return Expr{}, bad
 	}
 	e := Expr{Tag: s[:i]}
 	rest := s[i:]
@@ -68,7 +83,7 @@ func ParseExpr(s string) (Expr, error) {
 		rest = rest[1:]
 	}
 	if rest == "" || rest[0] != '=' {
-		return Expr{}, ErrExpr
+		return Expr{}, bad
 	}
 	rest = rest[1:]
 	re := rest != "" && rest[0] == '~'
@@ -76,7 +91,7 @@ func ParseExpr(s string) (Expr, error) {
 		rest = rest[1:]
 	}
 	if strings.IndexByte(rest, ';') >= 0 {
-		return Expr{}, ErrExpr
+		return Expr{}, bad
 	}
 	e.Spec = rest
 	switch {
@@ -95,7 +110,7 @@ func ParseExpr(s string) (Expr, error) {
 		}
 		var err error
 		if e.search, err = regexp.Compile(pat); err != nil {
-			return Expr{}, fmt.Errorf("%w: %q: %v", ErrRegexp, s, err)
+			return Expr{}, &ExprError{Expr: s, Err: fmt.Errorf("%w: %v", ErrRegexp, err)}
 		}
 		e.match = regexp.MustCompile("^(?:" + pat + ")") // valid since pat is
 		empty := e.match.MatchString("")

@@ -91,12 +91,20 @@ func IsNormalized(name string) bool {
 		} else {
 			rest = ""
 		}
+		// The segment holds no ";" (it was split there) and the tag no "="
+		// (it ends at the first): of validate's rules, what is left to check
+		// is done in this one pass.
 		eq := strings.IndexByte(seg, '=')
-		if eq < 0 {
+		if eq <= 0 || eq == len(seg)-1 || seg[eq+1] == '~' {
 			return false
 		}
-		tag, value := seg[:eq], seg[eq+1:]
-		if validate(tag, value) != nil || tag == "name" || (prev != "" && cmpTag(prev, tag) >= 0) {
+		tag := seg[:eq]
+		for i := 0; i < len(tag); i++ {
+			if c := tag[i]; c == '!' || c == '^' {
+				return false
+			}
+		}
+		if tag == "name" || (prev != "" && cmpTag(prev, tag) >= 0) {
 			return false
 		}
 		prev = tag
@@ -141,7 +149,10 @@ func AppendNormalized(dst, name []byte) ([]byte, error) {
 // normalizeSlow parses name, sorts and deduplicates its tags and appends
 // the path to dst.
 func normalizeSlow(dst []byte, name string) ([]byte, error) {
-	metric, pairs, err := parsePairs(name)
+	// A name with a few tags sorts them on the stack: the receiver's
+	// normalization then allocates only when its buffer grows.
+	var stack [16]pair
+	metric, pairs, err := parsePairs(name, stack[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +183,9 @@ func normalizeSlow(dst []byte, name string) ([]byte, error) {
 
 // parsePairs splits name into its metric and its tags in input order,
 // validating each as carbon does; the "name" tag, if any, is among them.
-func parsePairs(name string) (metric string, pairs []pair, err error) {
+func parsePairs(name string, pairs []pair) (metric string, _ []pair, err error) {
 	if isOpenMetrics(name) {
-		return parseOpenMetrics(name)
+		return parseOpenMetrics(name, pairs)
 	}
 	metric, rest, tagged := strings.Cut(name, ";")
 	if metric == "" {
@@ -183,7 +194,6 @@ func parsePairs(name string) (metric string, pairs []pair, err error) {
 	if !tagged {
 		return metric, nil, nil
 	}
-	pairs = make([]pair, 0, strings.Count(rest, ";")+1)
 	for more := true; more; {
 		var seg string
 		seg, rest, more = strings.Cut(rest, ";")
@@ -203,7 +213,7 @@ func parsePairs(name string) (metric string, pairs []pair, err error) {
 // Carbon matches each segment with the regular expression
 // ([^=]+)="((?:[\\]["\\]|[^"\\])+)"(:?,|$); the scan below accepts exactly
 // what it accepts, including its typo that lets ":," separate segments.
-func parseOpenMetrics(name string) (metric string, pairs []pair, err error) {
+func parseOpenMetrics(name string, pairs []pair) (metric string, _ []pair, err error) {
 	body := name[:len(name)-1]
 	metric, raw, _ := strings.Cut(body, "{")
 	if strings.IndexByte(raw, '{') >= 0 {
@@ -266,7 +276,7 @@ func parseOpenMetrics(name string) (metric string, pairs []pair, err error) {
 // Parse returns the tags carbon's TaggedSeries.parse gives name, "name"
 // among them (the metric with leading "~" removed), in either form.
 func Parse(name string) (map[string]string, error) {
-	metric, pairs, err := parsePairs(name)
+	metric, pairs, err := parsePairs(name, nil)
 	if err != nil {
 		return nil, err
 	}

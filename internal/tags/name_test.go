@@ -139,8 +139,8 @@ func TestAppendNormalized(t *testing.T) {
 }
 
 // TestNormalizedAllocations pins the ingest hot path: an untagged or an
-// already sorted tagged name costs no allocation, and sorting into a
-// scratch buffer with room costs only the tag list.
+// already sorted tagged name costs no allocation, and sorting a few tags
+// into a scratch buffer with room costs none either.
 func TestNormalizedAllocations(t *testing.T) {
 	scratch := make([]byte, 0, 256)
 	for _, tt := range []struct {
@@ -149,7 +149,7 @@ func TestNormalizedAllocations(t *testing.T) {
 	}{
 		{"servers.web01.cpu.user", 0},
 		{"cpu.user;dc=eu;host=web01;rack=r1", 0},
-		{"cpu.user;host=web01;dc=eu;rack=r1", 1},
+		{"cpu.user;host=web01;dc=eu;rack=r1", 0},
 	} {
 		b := []byte(tt.name)
 		n := testing.AllocsPerRun(100, func() {
