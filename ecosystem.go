@@ -94,10 +94,12 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 		if err != nil {
 			return nil, err
 		}
+		del, _ := st.(store.Deleter) // both engines delete; the admin call needs it
 		api, err := httpapi.New(httpapi.Config{
 			GraphiteSchemas: schemas,
 			GraphiteLimits:  cfg.graphiteLimits(),
 			Storage:         st,
+			Deleter:         del,
 			Gatherer:        reg,
 			Registerer:      reg,
 			Ready:           ready,
