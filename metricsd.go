@@ -142,18 +142,22 @@ func (s *Server) Ready() error {
 	return s.engine.Ready()
 }
 
-// closeStorage stops the retention loop and closes the durable engine, if
-// any: it commits what is pending, writes the final snapshot and releases
-// the data directory.
+// closeStorage stops the retention loop, closes the Graphite events (kept
+// with the data) and the durable engine, if any: it commits what is
+// pending, writes the final snapshot and releases the data directory.
 func (s *Server) closeStorage() error {
 	s.retain.stop()
+	evErr := s.side.closeEvents()
+	if evErr != nil {
+		evErr = fmt.Errorf("metricsd: %w", evErr)
+	}
 	if s.engine == nil {
-		return nil
+		return evErr
 	}
 	if err := s.engine.Close(); err != nil {
-		return fmt.Errorf("metricsd: %w", err)
+		return errors.Join(evErr, fmt.Errorf("metricsd: %w", err))
 	}
-	return nil
+	return evErr
 }
 
 // ListenAndServe binds cfg.Addr and serves on it until Shutdown, after which
