@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"metricsd/internal/buildinfo"
+	"metricsd/internal/events"
 	"metricsd/internal/graphite"
 	"metricsd/internal/httpapi"
 	"metricsd/internal/store"
@@ -44,6 +46,7 @@ type side struct {
 	log      *slog.Logger
 	http     *httpapi.Server
 	graphite *graphite.Receiver
+	events   *events.Store // the HTTP API's Graphite events; nil when HTTP is off
 
 	mu                     sync.Mutex
 	listened, stopping     bool
@@ -81,25 +84,58 @@ func newSide(cfg Config, log *slog.Logger, st store.Engine, reg *prometheus.Regi
 		s.graphite = rcv
 	}
 	if cfg.HTTPAddr != "" {
+		schemas, err := cfg.graphiteSchemas()
+		if err != nil {
+			return nil, err
+		}
+		evs, err := openEvents(cfg, log)
+		if err != nil {
+			return nil, err
+		}
 		del, _ := st.(store.Deleter) // both engines delete; the admin call needs it
 		api, err := httpapi.New(httpapi.Config{
-			Storage:    st,
-			Deleter:    del,
-			Gatherer:   reg,
-			Registerer: reg,
-			Ready:      ready,
-			Pprof:      cfg.Pprof,
-			Logger:     log,
-			Addr:       cfg.HTTPAddr,
+			GraphiteSchemas: schemas,
+			GraphiteLimits:  cfg.graphiteLimits(),
+			Storage:         st,
+			Deleter:         del,
+			Gatherer:        reg,
+			Registerer:      reg,
+			Ready:           ready,
+			Pprof:           cfg.Pprof,
+			Logger:          log,
+			Events:          evs,
+			Addr:            cfg.HTTPAddr,
 
 			WebConfigFile: cfg.WebConfigFile,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("metricsd: %w", err)
+			return nil, errors.Join(fmt.Errorf("metricsd: %w", err), evs.Close())
 		}
-		s.http = api
+		s.http, s.events = api, evs
 	}
 	return s, nil
+}
+
+// openEvents returns the store of Graphite events: durable in the data
+// directory when there is one (as the points are), in memory otherwise.
+func openEvents(cfg Config, log *slog.Logger) (*events.Store, error) {
+	if cfg.DataDir == "" {
+		return events.NewMemory(), nil
+	}
+	evs, err := events.Open(filepath.Join(cfg.DataDir, events.FileName), log)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: %w", err)
+	}
+	return evs, nil
+}
+
+// closeEvents closes the events store, once the HTTP API that writes it
+// has stopped (Server.closeStorage); calling it again is harmless.
+func (s *side) closeEvents() error {
+	if s == nil || s.events == nil {
+		return nil
+	}
+	return s.events.Close()
 }
 
 // listen binds the side listeners, once; a bind failure is returned and

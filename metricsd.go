@@ -153,12 +153,17 @@ func (s *Server) Ready() error { return s.store.Ready() }
 
 // closeStorage closes the storage: it stops the retention loop and, with
 // a DataDir, commits what is pending, writes the final snapshot and
-// releases the data directory. Shutdown is its one caller.
+// releases the data directory; it also closes the Graphite events (kept
+// with the data). Shutdown is its one caller.
 func (s *Server) closeStorage() error {
-	if err := s.store.Close(); err != nil {
-		return fmt.Errorf("metricsd: %w", err)
+	evErr := s.side.closeEvents()
+	if evErr != nil {
+		evErr = fmt.Errorf("metricsd: %w", evErr)
 	}
-	return nil
+	if err := s.store.Close(); err != nil {
+		return errors.Join(evErr, fmt.Errorf("metricsd: %w", err))
+	}
+	return evErr
 }
 
 // ListenAndServe binds cfg.Addr and serves on it until Shutdown, after which

@@ -83,6 +83,16 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"on SIGTERM/SIGINT, wait this long for busy connections, then drop them with a warning and exit 0")
 	fs.StringVar(&cfg.WebConfigFile, "web-config-file", cfg.WebConfigFile,
 		"TLS and basic-auth configuration `file` of the HTTP API, in Prometheus exporter-toolkit's web config format")
+	fs.StringVar(&cfg.GraphiteSchemas, "graphite-schemas", cfg.GraphiteSchemas,
+		"carbon storage-schemas.conf `file` giving each series its /render step (empty: the smallest spacing of its points)")
+	fs.IntVar(&cfg.GraphiteMaxSeries, "graphite-max-series", cfg.GraphiteMaxSeries,
+		"series one /render or /metrics/find may match (0: 100000)")
+	fs.IntVar(&cfg.GraphiteMaxPoints, "graphite-max-points", cfg.GraphiteMaxPoints,
+		"points one /render may read or build (0: 50000000)")
+	fs.IntVar(&cfg.GraphiteMaxGlobAlternatives, "graphite-max-glob-alternatives", cfg.GraphiteMaxGlobAlternatives,
+		"glob brace alternatives one /render or /metrics/find may expand (0: 100000)")
+	fs.DurationVar(&cfg.GraphiteQueryTimeout, "graphite-query-timeout", cfg.GraphiteQueryTimeout,
+		"time budget of one /render; past it the answer is 503 (0: 60s)")
 	addLogFlags(fs)
 	return fs
 }

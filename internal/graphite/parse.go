@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"metricsd/internal/protocol"
+	"metricsd/internal/tags"
 )
 
 // Reasons a plaintext line is dropped. Each is a label value of the
@@ -16,6 +17,7 @@ const (
 	ReasonTimestamp = "bad_timestamp" // timestamp is not a number, or out of range
 	ReasonNaN       = "nan_value"     // value is NaN, which carbon filters out
 	ReasonTooLong   = "too_long"      // longer than the line limit
+	ReasonTags      = "bad_tags"      // a tagged path carbon's tag syntax refuses (internal/tags)
 	ReasonStore     = "store"         // the storage refused the point
 	ReasonFuture    = "future"        // further ahead of the clock than --max-future
 )
@@ -37,6 +39,7 @@ var (
 	errValue     = &LineError{ReasonValue}
 	errTimestamp = &LineError{ReasonTimestamp}
 	errNaN       = &LineError{ReasonNaN}
+	errTags      = &LineError{ReasonTags}
 )
 
 // ReasonOf returns the drop reason of err: a LineError's own, or
@@ -49,12 +52,16 @@ func ReasonOf(err error) string {
 	return ReasonStore
 }
 
-// Line is one parsed plaintext line. Path is a view into the parsed line.
+// Line is one parsed plaintext line. Path is the series key: a view into
+// the parsed line, or into the Line's own buffer when normalizing the tags
+// reordered them; either way it is valid until the next ParseLine.
 type Line struct {
 	Path      []byte
 	Value     float64
 	Timestamp int64 // Unix seconds; meaningless when Now is set
 	Now       bool  // the line asked for the time of arrival ("-1" or "N")
+
+	buf []byte // holds a normalized path; reused from line to line
 }
 
 // maxLineTokens is the size of the token array: a line has three tokens, and
@@ -71,9 +78,16 @@ const maxLineTokens = 4
 // exactly, so any int64 survives; carbon's float() would round those above
 // 2^53.
 //
-// ParseLine is pure and does not allocate; l.Path points into line.
+// The path is normalized as carbon 1.1 normalizes tagged names
+// (internal/tags: "cpu;host=a;dc=eu" is stored as "cpu;dc=eu;host=a", and a
+// leading "~" is removed); a path carbon's tag syntax refuses is dropped
+// with ReasonTags. Carbon logs such a name and writes it un-normalized, but
+// its tag database refuses it; metricsd stores only names it can index.
+//
+// ParseLine is pure and does not allocate for an untagged path or one whose
+// tags are already in order; l.Path points into line, or into l's buffer.
 func ParseLine(line []byte, l *Line) error {
-	*l = Line{}
+	*l = Line{buf: l.buf}
 	var toks [maxLineTokens][]byte
 	n, err := protocol.Split(line, toks[:])
 	switch {
@@ -93,7 +107,14 @@ func ParseLine(line []byte, l *Line) error {
 	if err != nil {
 		return err
 	}
-	*l = Line{Path: toks[0], Value: v, Timestamp: ts, Now: now}
+	path, err := tags.AppendNormalized(l.buf, toks[0])
+	if err != nil {
+		return errTags
+	}
+	if len(path) > 0 && len(toks[0]) > 0 && &path[0] != &toks[0][0] {
+		l.buf = path // keep the grown buffer for the next line
+	}
+	l.Path, l.Value, l.Timestamp, l.Now = path, v, ts, now
 	return nil
 }
 

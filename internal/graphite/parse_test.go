@@ -34,6 +34,11 @@ func TestParseLineValid(t *testing.T) {
 		{"infinite value", "a inf 1\n", Line{Path: []byte("a"), Value: math.Inf(1), Timestamp: 1}},
 		{"overflowing value", "a -1e400 1\n", Line{Path: []byte("a"), Value: math.Inf(-1), Timestamp: 1}},
 		{"unicode path", "température.salon 19.5 1\n", Line{Path: []byte("température.salon"), Value: 19.5, Timestamp: 1}},
+		{"tagged in order", "cpu;dc=eu;host=a 1 2\n", Line{Path: []byte("cpu;dc=eu;host=a"), Value: 1, Timestamp: 2}},
+		{"tags sorted as carbon sorts them", "cpu;host=a;dc=eu 1 2\n", Line{Path: []byte("cpu;dc=eu;host=a"), Value: 1, Timestamp: 2}},
+		{"duplicate tag: last wins", "cpu;a=1;a=2 1 2\n", Line{Path: []byte("cpu;a=2"), Value: 1, Timestamp: 2}},
+		{"leading tilde removed", "~cpu;a=1 1 2\n", Line{Path: []byte("cpu;a=1"), Value: 1, Timestamp: 2}},
+		{"openmetrics form", "cpu{host=\"a\",dc=\"eu\"} 1 2\n", Line{Path: []byte("cpu;dc=eu;host=a"), Value: 1, Timestamp: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +72,11 @@ func TestParseLineInvalid(t *testing.T) {
 		{"2^63 as float", "a 1 9.223372036854775808e18\n", ReasonTimestamp},
 		{"int past int64", "a 1 9223372036854775808\n", ReasonTimestamp},
 		{"invalid utf-8", "a\xff 1 2\n", ReasonUTF8},
+		{"tag without value", "cpu;host 1 2\n", ReasonTags},
+		{"empty tag value", "cpu;host= 1 2\n", ReasonTags},
+		{"tag value starting with ~", "cpu;host=~a 1 2\n", ReasonTags},
+		{"no metric before tags", ";host=a 1 2\n", ReasonTags},
+		{"prohibited tag character", "cpu;ho!st=a 1 2\n", ReasonTags},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +102,8 @@ func TestReasonOfOtherErrors(t *testing.T) {
 // TestParseLineAllocs pins the hot path of ingest to zero allocations, for
 // good and bad lines alike.
 func TestParseLineAllocs(t *testing.T) {
-	for _, line := range []string{"a.b.c 12.5 1500000000\n", "a 1 -1\n", "a b c\n", "a 1\n", "a 1 1.5e9\n"} {
+	for _, line := range []string{"a.b.c 12.5 1500000000\n", "a 1 -1\n", "a b c\n", "a 1\n", "a 1 1.5e9\n",
+		"cpu;dc=eu;host=a 1 2\n", "cpu;host=a;dc=eu 1 2\n", "cpu;host 1 2\n"} {
 		b := []byte(line)
 		var l Line
 		if n := testing.AllocsPerRun(100, func() { ParseLine(b, &l) }); n != 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,35 @@ func TestReceiverStoresAgentLines(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(tr.rcv.metrics.tcp.stored); got != 6 {
 		t.Errorf("stored = %v, want 6", got)
+	}
+}
+
+// TestReceiverTaggedLines sends one series in two tag orders (and in the
+// OpenMetrics form carbon also reads): carbon stores one series under the
+// normalized name, and so must the receiver. A tagged name carbon refuses
+// is dropped and counted.
+func TestReceiverTaggedLines(t *testing.T) {
+	tr := startReceiver(t, ReceiverConfig{})
+	tr.send(t,
+		"cpu.user;host=web01;dc=eu 1 100\n",
+		"cpu.user;dc=eu;host=web01 2 110\n",
+		"cpu.user{host=\"web01\",dc=\"eu\"} 3 120\n",
+		"cpu.user;dc=eu;host 4 130\n",
+		"cpu.user;dc=eu;host=web02 5 100\n",
+	)
+	if got := fmt.Sprint(points(t, tr.store, "cpu.user;dc=eu;host=web01")); got != "[1@100 2@110 3@120]" {
+		t.Errorf("normalized series = %s, want [1@100 2@110 3@120]", got)
+	}
+	var keys []string
+	if err := tr.store.Keys(func(k []byte) error { keys = append(keys, string(k)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	if want := "[cpu.user;dc=eu;host=web01 cpu.user;dc=eu;host=web02]"; fmt.Sprint(keys) != want {
+		t.Errorf("keys = %v, want %s", keys, want)
+	}
+	if got := tr.dropped(ReasonTags); got != 1 {
+		t.Errorf("dropped{%s} = %v, want 1", ReasonTags, got)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
-	"metricsd/internal/graphite"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
 
@@ -54,9 +54,9 @@ func (a *adminAPI) delete(w http.ResponseWriter, r *http.Request) {
 		answerDelete(w, http.StatusBadRequest, deleteAnswer{Error: errNoMatch})
 		return
 	}
-	p, err := graphite.CompilePattern(globs[0])
+	p, err := graphiteweb.CompilePattern(globs[0])
 	if err != nil {
-		var qe *graphite.QueryError
+		var qe *graphiteweb.QueryError
 		msg := errNoMatch
 		if errors.As(err, &qe) {
 			msg = qe.Error()

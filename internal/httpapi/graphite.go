@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"metricsd/internal/graphite"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
 
@@ -27,9 +27,10 @@ const maxTargets = 256
 
 // graphiteAPI serves graphite-web's endpoints over a store.
 type graphiteAPI struct {
-	st  store.Storage
-	now func() time.Time
-	log *slog.Logger
+	st     store.Storage
+	engine *graphiteweb.Engine
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // find serves /metrics/find: the nodes one level down that a query
@@ -52,32 +53,27 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, err)
 		return
 	}
-	p, err := graphite.CompilePattern(query)
-	if err != nil {
-		a.badRequest(w, r, err)
-		return
-	}
-	var nodes []graphite.Node
+	var nodes []graphiteweb.Node
 	if limit > 0 {
-		nodes, err = graphite.FindFirst(r.Context(), a.st, p, limit)
+		nodes, err = a.engine.FindFirst(r.Context(), query, limit)
 	} else {
-		nodes, err = graphite.Find(r.Context(), a.st, p)
+		nodes, err = a.engine.Find(r.Context(), query)
 	}
 	if err != nil {
-		a.serverError(w, r, err)
+		a.queryFailed(w, r, err)
 		return
 	}
-	writeJSON(w, graphite.AppendTreeJSON(nil, nodes, query, wildcards != 0, leavesOnly != 0))
+	writeJSON(w, graphiteweb.AppendTreeJSON(nil, nodes, query, wildcards != 0, leavesOnly != 0))
 }
 
 // index serves /metrics/index.json: every key, sorted.
 func (a *graphiteAPI) index(w http.ResponseWriter, r *http.Request) {
-	keys, err := graphite.Index(r.Context(), a.st)
+	keys, err := graphiteweb.Index(r.Context(), a.st)
 	if err != nil {
 		a.serverError(w, r, err)
 		return
 	}
-	writeJSON(w, graphite.AppendIndexJSON(nil, keys))
+	writeJSON(w, graphiteweb.AppendIndexJSON(nil, keys))
 }
 
 // render serves /render: the points of the targets' series in a time
@@ -98,14 +94,41 @@ func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
-	if req.Format == graphite.FormatCSV {
+	ctx, cancel := context.WithTimeout(r.Context(), a.engine.Limits.WithDefaults().Timeout)
+	defer cancel()
+	list, err := a.engine.Evaluate(ctx, req)
+	if err != nil {
+		a.queryFailed(w, r, err)
+		return
+	}
+	if req.Format == graphiteweb.FormatCSV {
 		h.Set("Content-Type", "text/csv")
+	} else if req.Format == graphiteweb.FormatRaw {
+		h.Set("Content-Type", "text/plain")
 	} else {
 		h.Set("Content-Type", "application/json")
 	}
 	cw := &countingWriter{w: w}
-	if err := graphite.Render(r.Context(), cw, a.st, req); err != nil {
+	if err := graphiteweb.WriteSeries(cw, list, req); err != nil {
 		a.renderFailed(w, r, cw.n, err)
+	}
+}
+
+// queryFailed answers an evaluation that failed before anything was
+// written: 400 for a bad target, 422 for a passed limit, 503 for the
+// time budget, 500 otherwise.
+func (a *graphiteAPI) queryFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case graphiteweb.IsLimitError(err):
+		a.log.Info("graphite query refused by a limit", "path", r.URL.Path, "err", err)
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+	case graphiteweb.IsRequestError(err):
+		a.badRequest(w, r, err)
+	case graphiteweb.IsTimeBudget(err) && r.Context().Err() == nil:
+		a.log.Warn("graphite query ran out of its time budget", "path", r.URL.Path)
+		http.Error(w, "query time budget exceeded (--graphite-query-timeout)", http.StatusServiceUnavailable)
+	default:
+		a.serverError(w, r, err)
 	}
 }
 
@@ -126,13 +149,13 @@ func (a *graphiteAPI) renderFailed(w http.ResponseWriter, r *http.Request, sent 
 }
 
 // renderRequest checks a render form as graphite-web does.
-func (a *graphiteAPI) renderRequest(form map[string][]string) (graphite.RenderRequest, error) {
-	var req graphite.RenderRequest
+func (a *graphiteAPI) renderRequest(form map[string][]string) (graphiteweb.RenderRequest, error) {
+	var req graphiteweb.RenderRequest
 	var err error
 	if req.Targets, err = targets(form); err != nil {
 		return req, err
 	}
-	if req.Format, err = graphite.ParseFormat(first(form, "format")); err != nil {
+	if req.Format, err = graphiteweb.ParseFormat(first(form, "format")); err != nil {
 		return req, err
 	}
 	if req.From, req.Until, err = a.timeRange(form); err != nil {
@@ -141,32 +164,33 @@ func (a *graphiteAPI) renderRequest(form map[string][]string) (graphite.RenderRe
 	if req.MaxDataPoints, err = maxDataPoints(first(form, "maxDataPoints")); err != nil {
 		return req, err
 	}
+	_, req.NoNullPoints = form["noNullPoints"]
 	return req, nil
 }
 
 // targets parses the target parameters (or target[], as jQuery sends
 // them); blank ones are skipped, as graphite-web skips them.
-func targets(form map[string][]string) ([]graphite.Target, error) {
+func targets(form map[string][]string) ([]graphiteweb.Target, error) {
 	raw := form["target"]
 	if len(raw) == 0 {
 		raw = form["target[]"]
 	}
 	if len(raw) > maxTargets {
-		return nil, &graphite.QueryError{Msg: "too many targets: " + strconv.Itoa(len(raw)) + ", at most " + strconv.Itoa(maxTargets)}
+		return nil, &graphiteweb.QueryError{Msg: "too many targets: " + strconv.Itoa(len(raw)) + ", at most " + strconv.Itoa(maxTargets)}
 	}
-	var out []graphite.Target
+	var out []graphiteweb.Target
 	for _, s := range raw {
 		if strings.TrimSpace(s) == "" {
 			continue
 		}
-		t, err := graphite.ParseTarget(s)
+		t, err := graphiteweb.ParseTarget(s)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, t)
 	}
 	if len(out) == 0 {
-		return nil, &graphite.QueryError{Msg: "missing required parameter 'target'"}
+		return nil, &graphiteweb.QueryError{Msg: "missing required parameter 'target'"}
 	}
 	return out, nil
 }
@@ -177,21 +201,21 @@ func targets(form map[string][]string) ([]graphite.Target, error) {
 func (a *graphiteAPI) timeRange(form map[string][]string) (from, until int64, err error) {
 	now := a.now()
 	if s, ok := form["now"]; ok {
-		if now, err = graphite.ParseTime(s[0], now); err != nil {
+		if now, err = graphiteweb.ParseTime(s[0], now); err != nil {
 			return 0, 0, err
 		}
 	}
-	f, err := graphite.ParseTime(firstOr(form, "from", defaultFrom), now)
+	f, err := graphiteweb.ParseTime(firstOr(form, "from", defaultFrom), now)
 	if err != nil {
 		return 0, 0, err
 	}
-	u, err := graphite.ParseTime(firstOr(form, "until", "now"), now)
+	u, err := graphiteweb.ParseTime(firstOr(form, "until", "now"), now)
 	if err != nil {
 		return 0, 0, err
 	}
 	from, until = min(f.Unix(), u.Unix()), max(f.Unix(), u.Unix())
 	if from == until {
-		return 0, 0, &graphite.QueryError{Msg: "invalid empty time range"}
+		return 0, 0, &graphiteweb.QueryError{Msg: "invalid empty time range"}
 	}
 	return from, until, nil
 }
@@ -205,7 +229,7 @@ func (a *graphiteAPI) checkFindTimes(form map[string][]string) error {
 		if !ok || (name != "now" && v[0] == "-1") {
 			continue
 		}
-		if _, err := graphite.ParseTime(v[0], a.now()); err != nil {
+		if _, err := graphiteweb.ParseTime(v[0], a.now()); err != nil {
 			return err
 		}
 	}
@@ -230,9 +254,9 @@ func maxDataPoints(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n == 0 {
-		return 0, &graphite.QueryError{Msg: "invalid maxDataPoints " + strconv.Quote(s) + ": want a positive integer"}
+		return 0, &graphiteweb.QueryError{Msg: "invalid maxDataPoints " + strconv.Quote(s) + ": want a positive integer"}
 	}
-	return min(n, graphite.MaxDataPointsLimit), nil
+	return min(n, graphiteweb.MaxDataPointsLimit), nil
 }
 
 // requiredParam returns a required parameter's value, or graphite-web's
@@ -240,9 +264,9 @@ func maxDataPoints(s string) (int, error) {
 func requiredParam(v string, present bool) (string, error) {
 	switch {
 	case !present:
-		return "", &graphite.QueryError{Msg: "missing required parameter 'query'"}
+		return "", &graphiteweb.QueryError{Msg: "missing required parameter 'query'"}
 	case v == "":
-		return "", &graphite.QueryError{Msg: "required parameter 'query' is empty"}
+		return "", &graphiteweb.QueryError{Msg: "required parameter 'query' is empty"}
 	}
 	return v, nil
 }
@@ -255,7 +279,7 @@ func intParam(form map[string][]string, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, &graphite.QueryError{Msg: "invalid int value " + strconv.Quote(s) + " for param " + name}
+		return 0, &graphiteweb.QueryError{Msg: "invalid int value " + strconv.Quote(s) + " for param " + name}
 	}
 	return n, nil
 }
@@ -266,7 +290,7 @@ func intParam(form map[string][]string, name string) (int, error) {
 func findLimit(form map[string][]string) (int, error) {
 	n, err := intParam(form, "limit")
 	if err == nil && n < 0 {
-		err = &graphite.QueryError{Msg: "invalid limit " + strconv.Itoa(n) + ": want a positive integer"}
+		err = &graphiteweb.QueryError{Msg: "invalid limit " + strconv.Itoa(n) + ": want a positive integer"}
 	}
 	return n, err
 }
@@ -274,7 +298,7 @@ func findLimit(form map[string][]string) (int, error) {
 // formatParam accepts find's only format, graphite-web's default.
 func formatParam(s string) error {
 	if s != "" && s != "treejson" {
-		return &graphite.QueryError{Msg: "invalid value for 'format' parameter: metricsd answers treejson"}
+		return &graphiteweb.QueryError{Msg: "invalid value for 'format' parameter: metricsd answers treejson"}
 	}
 	return nil
 }
@@ -289,7 +313,7 @@ func (a *graphiteAPI) parseForm(w http.ResponseWriter, r *http.Request) bool {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return false
 		}
-		a.badRequest(w, r, &graphite.QueryError{Msg: "malformed request: " + err.Error()})
+		a.badRequest(w, r, &graphiteweb.QueryError{Msg: "malformed request: " + err.Error()})
 		return false
 	}
 	return true

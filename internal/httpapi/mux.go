@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"metricsd/internal/graphiteweb"
 )
 
 // route is one handler of the mux, under the patterns that reach it.
@@ -52,15 +54,36 @@ func (r route) admin() bool {
 // (pprof included) is served unless configured here. Admin routes are
 // left out, with a warning, unless acc allows them.
 func newMux(cfg Config, acc access) (*http.ServeMux, error) {
-	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
+	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger,
+		engine: &graphiteweb.Engine{Storage: cfg.Storage, Schemas: cfg.GraphiteSchemas, Limits: cfg.GraphiteLimits}}
+	tagAPI := &tagsAPI{api: api}
+	eventAPI := &eventsAPI{api: api, events: cfg.Events}
+	remoteWrite, err := newRemoteWriteAPI(api, cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
 		{"find", []string{"GET /metrics/find", "POST /metrics/find", "GET /metrics/find/{$}", "POST /metrics/find/{$}"}, bounded(api.find)},
 		{"render", []string{"GET /render", "POST /render", "GET /render/{$}", "POST /render/{$}"}, bounded(api.render)},
 		{"index", []string{"GET /metrics/index.json", "POST /metrics/index.json"}, bounded(api.index)},
+		// graphite-web's tag endpoints: the lists answer GET only, the
+		// searches GET and POST; the more specific patterns win over
+		// /tags/{tag...}, as graphite-web's url order does.
+		{"tags", []string{"GET /tags", "GET /tags/{$}"}, bounded(tagAPI.tagList)},
+		{"tag_details", []string{"GET /tags/{tag...}"}, bounded(tagAPI.tagDetails)},
+		{"tags_find_series", []string{"GET /tags/findSeries", "POST /tags/findSeries"}, bounded(tagAPI.findSeries)},
+		{"tags_autocomplete_tags", []string{"GET /tags/autoComplete/tags", "POST /tags/autoComplete/tags"}, bounded(tagAPI.autoCompleteTags)},
+		{"tags_autocomplete_values", []string{"GET /tags/autoComplete/values", "POST /tags/autoComplete/values"}, bounded(tagAPI.autoCompleteValues)},
+		{"version", []string{"GET /version", "GET /version/{$}"}, http.HandlerFunc(version)},
+		// graphite-web's url patterns: ^events/?$ and ^events/get_data?$.
+		{"events_post", []string{"POST /events", "POST /events/{$}"}, bounded(eventAPI.post)},
+		{"events_get_data", []string{"GET /events/get_data", "POST /events/get_data"}, bounded(eventAPI.getData)},
+		{"remote_write", []string{"POST /api/v1/write"}, bounded(remoteWrite.write)},
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
+	routes = append(routes, queryRoutes(api)...)
 	routes = append(routes, uiRoutes()...)
 	routes = append(routes, adminRoutes(cfg)...)
 	if cfg.Gatherer != nil {

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"metricsd/internal/graphite"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/renderimage"
 )
 
@@ -51,8 +51,8 @@ func (a *graphiteAPI) renderImage(w http.ResponseWriter, r *http.Request, f rend
 	}
 	req.MaxDataPoints = opts.Width
 	var js bytes.Buffer
-	if err := graphite.Render(r.Context(), &js, a.st, req); err != nil {
-		a.serverError(w, r, err)
+	if err := a.engine.Render(r.Context(), &js, req); err != nil {
+		a.queryFailed(w, r, err)
 		return
 	}
 	series, err := decodeRenderJSON(js.Bytes())
@@ -64,7 +64,7 @@ func (a *graphiteAPI) renderImage(w http.ResponseWriter, r *http.Request, f rend
 	var img bytes.Buffer
 	if err := renderimage.Render(&img, f, opts, series); err != nil {
 		if errors.Is(err, renderimage.ErrOptions) {
-			a.badRequest(w, r, &graphite.QueryError{Msg: err.Error()})
+			a.badRequest(w, r, &graphiteweb.QueryError{Msg: err.Error()})
 			return
 		}
 		a.serverError(w, r, err)
@@ -84,7 +84,7 @@ func (a *graphiteAPI) renderImage(w http.ResponseWriter, r *http.Request, f rend
 // imageOptions reads graphite-web's image parameters: width, height,
 // title, hideLegend, yMin, yMax, areaMode (none or stacked) and colorList.
 // It returns hideLegend as given ("" when absent).
-func imageOptions(form url.Values, req graphite.RenderRequest) (renderimage.Options, string, error) {
+func imageOptions(form url.Values, req graphiteweb.RenderRequest) (renderimage.Options, string, error) {
 	o := renderimage.Options{
 		Width: renderimage.DefaultWidth, Height: renderimage.DefaultHeight,
 		Title: first(form, "title"), From: req.From, Until: req.Until,
@@ -128,14 +128,14 @@ func imageOptions(form url.Values, req graphite.RenderRequest) (renderimage.Opti
 	}
 	colors, err := renderimage.ParseColorList(first(form, "colorList"))
 	if err != nil {
-		errs = append(errs, &graphite.QueryError{Msg: err.Error()})
+		errs = append(errs, &graphiteweb.QueryError{Msg: err.Error()})
 	}
 	o.Colors = colors
 	return o, hide, errors.Join(errs...)
 }
 
 func queryError(format string, args ...any) error {
-	return &graphite.QueryError{Msg: fmt.Sprintf(format, args...)}
+	return &graphiteweb.QueryError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // decodeRenderJSON reads the render API's JSON into series for drawing;

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"metricsd/internal/events"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
 
@@ -64,9 +66,18 @@ type Config struct {
 	// Logger receives listen/stop lines, and server-side request failures;
 	// nil discards them.
 	Logger *slog.Logger
+	// GraphiteSchemas give each series its step on /render; nil uses the
+	// default rule (see graphiteweb.Schemas).
+	GraphiteSchemas *graphiteweb.Schemas
+	// GraphiteLimits bound each /render and /metrics/find.
+	GraphiteLimits graphiteweb.Limits
 	// Now is the clock of relative times ("-1h", "now"); nil means
 	// time.Now.
 	Now func() time.Time
+	// Events holds the Graphite events (annotations) that POST /events/
+	// adds and /events/get_data reads; nil means a fresh in-memory store.
+	// The caller closes it.
+	Events *events.Store
 }
 
 // Server serves the HTTP API.
@@ -90,6 +101,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Ready == nil {
 		cfg.Ready = func() error { return nil }
+	}
+	if cfg.Events == nil {
+		cfg.Events = events.NewMemory()
 	}
 	acc, err := newAccess(cfg.WebConfigFile, cfg.Addr)
 	if err != nil {
