@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"metricsd/internal/durable"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
 
@@ -85,6 +86,23 @@ type Config struct {
 	GraphiteAddr string
 	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr.
 	Pprof bool
+
+	// GraphiteSchemas is a file in carbon's storage-schemas.conf format
+	// giving each series its step on /render (docs/graphite.md). Empty:
+	// every series gets the default rule (the smallest spacing of its
+	// points in the range).
+	GraphiteSchemas string
+	// GraphiteMaxSeries, GraphiteMaxPoints and GraphiteMaxGlobAlternatives
+	// bound one /render or /metrics/find: series matched, points read or
+	// built, and glob brace alternatives expanded, over all its targets
+	// (0: graphiteweb's defaults, 100,000, 50,000,000 and 100,000). Past a
+	// limit the answer is a 422 naming it.
+	GraphiteMaxSeries           int
+	GraphiteMaxPoints           int
+	GraphiteMaxGlobAlternatives int
+	// GraphiteQueryTimeout is one render's time budget (0: 60 s); past it
+	// the answer is a 503.
+	GraphiteQueryTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -146,7 +164,37 @@ func (c Config) validate() error {
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
 	}
+	if err := c.graphiteLimits().Validate(); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
 	return nil
+}
+
+// graphiteLimits are the query limits of c.
+func (c Config) graphiteLimits() graphiteweb.Limits {
+	return graphiteweb.Limits{
+		MaxSeries:       c.GraphiteMaxSeries,
+		MaxPoints:       c.GraphiteMaxPoints,
+		MaxAlternatives: c.GraphiteMaxGlobAlternatives,
+		Timeout:         c.GraphiteQueryTimeout,
+	}
+}
+
+// graphiteSchemas reads the GraphiteSchemas file (nil when unset).
+func (c Config) graphiteSchemas() (*graphiteweb.Schemas, error) {
+	if c.GraphiteSchemas == "" {
+		return nil, nil
+	}
+	f, err := os.Open(c.GraphiteSchemas)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: graphite schemas: %w", err)
+	}
+	defer f.Close()
+	s, err := graphiteweb.ParseSchemas(f)
+	if err != nil {
+		return nil, fmt.Errorf("metricsd: graphite schemas %s: %w", c.GraphiteSchemas, err)
+	}
+	return s, nil
 }
 
 // durableConfig is the durable engine's configuration for c.

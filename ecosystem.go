@@ -78,18 +78,24 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 		s.graphite = rcv
 	}
 	if cfg.HTTPAddr != "" {
+		schemas, err := cfg.graphiteSchemas()
+		if err != nil {
+			return nil, err
+		}
 		evs, err := openEvents(cfg, log)
 		if err != nil {
 			return nil, err
 		}
 		api, err := httpapi.New(httpapi.Config{
-			Storage:    st,
-			Gatherer:   reg,
-			Registerer: reg,
-			Ready:      ready,
-			Pprof:      cfg.Pprof,
-			Logger:     log,
-			Events:     evs,
+			GraphiteSchemas: schemas,
+			GraphiteLimits:  cfg.graphiteLimits(),
+			Storage:         st,
+			Gatherer:        reg,
+			Registerer:      reg,
+			Ready:           ready,
+			Pprof:           cfg.Pprof,
+			Logger:          log,
+			Events:          evs,
 		})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("metricsd: %w", err), evs.Close())

@@ -67,6 +67,16 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
 		"serve net/http/pprof under /debug/pprof/ on the HTTP API")
+	fs.StringVar(&cfg.GraphiteSchemas, "graphite-schemas", cfg.GraphiteSchemas,
+		"carbon storage-schemas.conf `file` giving each series its /render step (empty: the smallest spacing of its points)")
+	fs.IntVar(&cfg.GraphiteMaxSeries, "graphite-max-series", cfg.GraphiteMaxSeries,
+		"series one /render or /metrics/find may match (0: 100000)")
+	fs.IntVar(&cfg.GraphiteMaxPoints, "graphite-max-points", cfg.GraphiteMaxPoints,
+		"points one /render may read or build (0: 50000000)")
+	fs.IntVar(&cfg.GraphiteMaxGlobAlternatives, "graphite-max-glob-alternatives", cfg.GraphiteMaxGlobAlternatives,
+		"glob brace alternatives one /render or /metrics/find may expand (0: 100000)")
+	fs.DurationVar(&cfg.GraphiteQueryTimeout, "graphite-query-timeout", cfg.GraphiteQueryTimeout,
+		"time budget of one /render; past it the answer is 503 (0: 60s)")
 	addLogFlags(fs)
 	return fs
 }

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"metricsd/internal/target"
 )
 
 // Bounds of the times ParseTime returns: Python's datetime, which
@@ -261,70 +263,13 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
-// Units of a time offset, by the prefix graphite-web recognises; "m" alone
-// is neither minutes nor months and is refused, as in graphite-web.
-var offsetUnits = []struct {
-	prefix  string
-	seconds int64
-}{
-	{"s", 1},
-	{"min", 60},
-	{"h", 3600},
-	{"d", 86400},
-	{"w", 7 * 86400},
-	{"mon", 30 * 86400},
-	{"y", 365 * 86400},
-}
-
-// parseOffset parses a Graphite time offset into seconds: an optional sign
-// followed by one or more number-unit terms ("-1h", "+2d", "1h30min"), all
-// taking the sign. "" is no offset.
+// parseOffset parses a time offset ("-1h", "+2d", "1h30min") into
+// seconds, with the engine's interval parser, so that render times and
+// function intervals (summarize, timeShift) read units alike.
 func parseOffset(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
+	n, err := target.ParseInterval(s)
+	if err != nil {
+		return 0, timeError(err.Error())
 	}
-	sign := int64(1)
-	switch s[0] {
-	case '-':
-		sign, s = -1, s[1:]
-	case '+':
-		s = s[1:]
-	}
-	var total int64
-	for s != "" {
-		digits := leadingRun(s, func(c byte) bool { return c >= '0' && c <= '9' })
-		letters := leadingRun(s[digits:], func(c byte) bool { return c >= 'a' && c <= 'z' })
-		num, err := strconv.ParseInt(s[:digits], 10, 64)
-		if err != nil {
-			return 0, timeError("bad offset number in " + strconv.Quote(s))
-		}
-		unit, ok := offsetUnit(s[digits : digits+letters])
-		if !ok {
-			return 0, timeError("invalid offset unit " + strconv.Quote(s[digits:digits+letters]))
-		}
-		if num > (maxOffsetSeconds-total)/unit {
-			return 0, timeError("offset out of range")
-		}
-		total += num * unit
-		s = s[digits+letters:]
-	}
-	return sign * total, nil
-}
-
-func offsetUnit(unit string) (int64, bool) {
-	for _, u := range offsetUnits {
-		if strings.HasPrefix(unit, u.prefix) {
-			return u.seconds, true
-		}
-	}
-	return 0, false
-}
-
-// leadingRun returns how many leading bytes of s satisfy ok.
-func leadingRun(s string, ok func(byte) bool) int {
-	n := 0
-	for n < len(s) && ok(s[n]) {
-		n++
-	}
-	return n
+	return n, nil
 }

@@ -64,12 +64,19 @@ type Node struct {
 // both a leaf and a branch (keys "a.b" and "a.b.c").
 func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 	byPath := make(map[string]*Node)
+	var last *Node // the node of the previous match: keys in insertion order often share it
 	err := forEachKey(ctx, st, func(key []byte) error {
+		if bytes.IndexByte(key, ';') >= 0 {
+			return nil // a tagged series: reached by seriesByTag, not the tree
+		}
 		end, ok := p.MatchPrefix(key)
 		if !ok {
 			return nil
 		}
-		n := byPath[string(key[:end])]
+		n := last
+		if n == nil || n.Path != string(key[:end]) {
+			n = byPath[string(key[:end])]
+		}
 		if n == nil {
 			path := string(key[:end])
 			n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
@@ -80,6 +87,7 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 		} else {
 			n.Branch = true
 		}
+		last = n
 		return nil
 	})
 	if err != nil {
@@ -96,23 +104,30 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 // Index returns every key, sorted, as graphite-web's /metrics/index.json
 // lists every metric.
 func Index(ctx context.Context, st store.Storage) ([]string, error) {
-	return sortedKeys(ctx, st, nil)
+	return sortedKeys(ctx, st, nil, nil)
 }
 
-// matchingKeys returns the keys that p matches, sorted.
-func matchingKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
+// matchingKeys returns the keys that p matches, sorted, each counted as
+// a series of the request's budget (so that the list stops growing at
+// the limit).
+func matchingKeys(ctx context.Context, st store.Storage, p *Pattern, b *budget) ([]string, error) {
 	if key, ok := p.Literal(); ok {
-		return []string{key}, nil
+		return []string{key}, b.addSeries(1)
 	}
-	return sortedKeys(ctx, st, p)
+	return sortedKeys(ctx, st, p, b)
 }
 
 // sortedKeys returns the keys that p matches (every key for a nil p),
-// sorted.
-func sortedKeys(ctx context.Context, st store.Storage, p *Pattern) ([]string, error) {
+// sorted, counting them in b if it is not nil.
+func sortedKeys(ctx context.Context, st store.Storage, p *Pattern, b *budget) ([]string, error) {
 	var keys []string
 	err := forEachKey(ctx, st, func(key []byte) error {
 		if p == nil || p.Match(key) {
+			if b != nil {
+				if err := b.addSeries(1); err != nil {
+					return err
+				}
+			}
 			keys = append(keys, string(key))
 		}
 		return nil

@@ -2,6 +2,7 @@ package graphiteweb
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -48,15 +49,24 @@ type nodeMatcher struct {
 
 // CompilePattern compiles a Graphite path pattern. The error is a
 // *QueryError.
-func CompilePattern(s string) (*Pattern, error) {
+func CompilePattern(s string) (*Pattern, error) { return compilePattern(s, nil) }
+
+// compilePattern compiles s; when remaining is not nil, the alternatives
+// its braces expand to are taken from *remaining, and a pattern that
+// needs more than are left is refused before they are built.
+func compilePattern(s string, remaining *int) (*Pattern, error) {
 	if s == "" {
 		return nil, queryErrorf("empty path pattern")
 	}
 	parts := strings.Split(s, ".")
 	p := &Pattern{text: s, nodes: make([]nodeMatcher, len(parts))}
 	for i, part := range parts {
-		m, err := compileNode(part)
+		m, err := compileNode(part, remaining)
 		if err != nil {
+			var le *LimitError
+			if errors.As(err, &le) {
+				return nil, err
+			}
 			return nil, queryErrorf("pattern %q: %v", s, err)
 		}
 		p.nodes[i] = m
@@ -132,11 +142,11 @@ func (m *nodeMatcher) match(node []byte) bool {
 }
 
 // compileNode expands the braces of one node and compiles what is left.
-func compileNode(s string) (nodeMatcher, error) {
+func compileNode(s string, remaining *int) (nodeMatcher, error) {
 	if s == "*" {
 		return nodeMatcher{kind: matchAll}, nil
 	}
-	alts, err := expandBraces(s)
+	alts, err := expandBraces(s, remaining)
 	if err != nil {
 		return nodeMatcher{}, err
 	}
@@ -167,7 +177,7 @@ func compileNode(s string) (nodeMatcher, error) {
 // for: "a{b,c{d,e}}f" gives abf, acdf, acef. The braces are parsed once
 // into a tree and the count of alternatives is checked before any is
 // built, so the work is bounded by the size of the (bounded) result.
-func expandBraces(s string) ([]string, error) {
+func expandBraces(s string, remaining *int) ([]string, error) {
 	seq, end, err := parseBraces(s, 0, false)
 	if err != nil {
 		return nil, err
@@ -177,6 +187,11 @@ func expandBraces(s string) ([]string, error) {
 	}
 	if n, size := seq.count(); n > maxAlternatives || size > maxExpandedBytes {
 		return nil, queryErrorf("braces expand to more than %d alternatives or %d bytes", maxAlternatives, maxExpandedBytes)
+	} else if remaining != nil {
+		if n > *remaining {
+			return nil, &LimitError{Limit: "graphite-max-glob-alternatives", Msg: "the request's glob patterns expand to more alternatives than the limit"}
+		}
+		*remaining -= n
 	}
 	out := seq.expand()
 	slices.Sort(out)

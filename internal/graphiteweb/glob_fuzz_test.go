@@ -90,7 +90,7 @@ func FuzzPatternMatch(f *testing.F) {
 			return
 		}
 		p, err := CompilePattern(pattern)
-		alts, berr := expandBraces(pattern)
+		alts, berr := expandBraces(pattern, nil)
 		if berr != nil {
 			if err == nil {
 				t.Fatalf("CompilePattern(%q) accepted what expandBraces refused: %v", pattern, berr)

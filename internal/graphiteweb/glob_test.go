@@ -111,7 +111,7 @@ func TestExpandBraces(t *testing.T) {
 		{"x{a,{b,c}y}z", "[xaz xbyz xcyz]"},
 		{"{,x}", "[ x]"},
 	} {
-		got, err := expandBraces(tt.in)
+		got, err := expandBraces(tt.in, nil)
 		if err != nil || fmt.Sprint(got) != tt.want {
 			t.Errorf("expandBraces(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
 		}

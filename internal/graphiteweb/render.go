@@ -5,19 +5,22 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"time"
 
 	"metricsd/internal/store"
+	"metricsd/internal/target"
 )
 
 // Format is a response format of the render API.
 type Format uint8
 
-// The formats metricsd renders; graphite-web's image formats and its
-// pickle, raw and msgpack formats are not served.
+// The formats metricsd renders; graphite-web's image formats (png, svg:
+// another package's), pickle and msgpack are not served.
 const (
 	FormatJSON Format = iota // [{"target": ..., "tags": {...}, "datapoints": [[value, ts], ...]}]
 	FormatCSV                // target,YYYY-MM-DD HH:MM:SS,value lines
+	FormatRaw                // target,start,end,step|v1,v2,... lines
 )
 
 // ParseFormat maps the format parameter to a Format; "" is JSON.
@@ -27,190 +30,281 @@ func ParseFormat(s string) (Format, error) {
 		return FormatJSON, nil
 	case "csv":
 		return FormatCSV, nil
+	case "raw":
+		return FormatRaw, nil
 	}
-	return 0, queryErrorf("unsupported format %q: metricsd renders json and csv", s)
+	return 0, queryErrorf("unsupported format %q: metricsd renders json, csv and raw", s)
+}
+
+// Target is one parsed target of a render request.
+type Target struct {
+	Text string
+	Node target.Node
+}
+
+// ParseTarget parses a render target with graphite-web's grammar; the
+// error is a *QueryError.
+func ParseTarget(s string) (Target, error) {
+	n, err := target.Parse(s)
+	if err != nil {
+		return Target{}, &QueryError{Msg: err.Error()}
+	}
+	return Target{Text: s, Node: n}, nil
 }
 
 // RenderRequest is a checked render query.
 type RenderRequest struct {
 	Targets []Target
-	// From and Until bound the points returned: From < timestamp <= Until,
-	// as graphite-web (whose storage excludes "from") returns them. From
-	// must be less than Until.
+	// From and Until are the range: each series has the slots of its
+	// step from the first after From to the one holding Until, as
+	// graphite-web's whisper reader gives them. From < Until.
 	From, Until int64
-	// MaxDataPoints, when positive, caps the points per series: a series
-	// with more points in the range is consolidated by averaging fixed
-	// time buckets (see consolidator). 0 returns every point.
+	// MaxDataPoints, when positive, consolidates JSON series with more
+	// slots than that, as graphite-web does (see consolidateForJSON).
 	MaxDataPoints int
 	Format        Format
+	// NoNullPoints drops null points from JSON, and series left empty.
+	NoNullPoints bool
+}
+
+// Engine answers graphite-web's query endpoints over a store.
+type Engine struct {
+	Storage store.Storage
+	// Schemas give each series its step; nil uses the default rule for
+	// every series (see Schemas).
+	Schemas *Schemas
+	Limits  Limits
 }
 
 // renderBufferSize is the buffer a render streams through.
 const renderBufferSize = 32 << 10
 
-// errStopVisit ends a visit early, once a series has passed Until.
-var errStopVisit = errors.New("graphite: stop visit")
-
-// Render streams the series of req to w: for each target in order, the
-// series it matches, sorted by key. A path that matches no key gives no
-// series; a key without points in the range gives a series with no
-// datapoints, as graphite-web gives one full of nulls.
-//
-// Points are streamed as they are read, never gathered whole (except the
-// MaxDataPoints points held to decide whether to consolidate). An error
-// after the first byte was written leaves w with a partial answer; the
-// caller must abort the response.
-func Render(ctx context.Context, w io.Writer, st store.Storage, req RenderRequest) error {
-	bw := bufio.NewWriterSize(w, renderBufferSize)
-	out := newSeriesWriter(bw, req.Format)
-	r := &renderer{ctx: ctx, st: st, req: req, out: out}
-	r.cons.init(req, out.point)
-	out.start()
+// Evaluate evaluates the request's targets, in order, within the
+// request's limits. A *QueryError, *target.Error or *LimitError is the
+// request's fault; context.DeadlineExceeded means the time budget ran
+// out.
+func (e *Engine) Evaluate(ctx context.Context, req RenderRequest) (target.SeriesList, error) {
+	f := &fetcher{st: e.Storage, schemas: e.Schemas, budget: newBudget(e.Limits)}
+	c := &target.Context{Ctx: ctx, From: req.From, Until: req.Until, Fetch: f.fetch}
+	var out target.SeriesList
 	for _, t := range req.Targets {
-		if err := r.target(t); err != nil {
-			return err
+		list, err := target.Eval(c, t.Node)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, list...)
 	}
-	out.finish()
-	return bw.Flush()
+	return out, nil
 }
 
-// renderer holds the state of one Render.
-type renderer struct {
-	ctx  context.Context
-	st   store.Storage
-	req  RenderRequest
-	out  seriesWriter
-	cons consolidator
-}
-
-func (r *renderer) target(t Target) error {
-	if t.Pattern == nil {
-		r.out.begin(t.Name)
-		r.cons.add(store.Point{Timestamp: r.req.From, Value: t.Constant})
-		r.cons.add(store.Point{Timestamp: r.req.Until, Value: t.Constant})
-		r.cons.finish()
-		r.out.end()
-		return nil
-	}
-	keys, err := matchingKeys(r.ctx, r.st, t.Pattern)
+// Render evaluates req and writes the answer to w. Nothing is written
+// if evaluation fails.
+func (e *Engine) Render(ctx context.Context, w io.Writer, req RenderRequest) error {
+	list, err := e.Evaluate(ctx, req)
 	if err != nil {
 		return err
 	}
-	for _, key := range keys {
-		if err := r.ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.series(key); err != nil {
-			return err
-		}
-	}
-	return nil
+	return WriteSeries(w, list, req)
 }
 
-// series writes one key's points in the range, if the key exists.
-func (r *renderer) series(key string) error {
-	started := false
-	err := r.st.Get([]byte(key), func(_ []byte, pts []store.Point) error {
-		if !started {
-			r.out.begin(key)
-			started = true
+// WriteSeries encodes evaluated series in req's format.
+func WriteSeries(w io.Writer, list target.SeriesList, req RenderRequest) error {
+	bw := bufio.NewWriterSize(w, renderBufferSize)
+	switch req.Format {
+	case FormatCSV:
+		writeCSV(bw, list)
+	case FormatRaw:
+		writeRaw(bw, list)
+	default:
+		if req.MaxDataPoints > 0 {
+			consolidateForJSON(list, req.MaxDataPoints)
 		}
-		for _, p := range pts {
-			switch {
-			case p.Timestamp <= r.req.From:
-				continue
-			case p.Timestamp > r.req.Until:
-				return errStopVisit // points come in ascending order
-			}
-			r.cons.add(p)
+		writeJSON(bw, list, req.NoNullPoints)
+	}
+	return bw.Flush()
+}
+
+// consolidateForJSON applies maxDataPoints as graphite-web's
+// renderViewJson does: over the range of all the series, a series with
+// more slots than max is consolidated by ceil(slots/max) slots per point
+// (its consolidateBy function), its start nudged so that buckets align
+// with multiples of the new step and stay put from one refresh to the
+// next.
+func consolidateForJSON(list target.SeriesList, max int) {
+	if len(list) == 0 {
+		return
+	}
+	start, end := list[0].Start, list[0].End
+	for _, s := range list {
+		start, end = min(start, s.Start), maxInt64(end, s.End)
+	}
+	timeRange := end - start
+	for _, s := range list {
+		if max == 1 {
+			s.ValuesPerPoint = len(s.Values)
+			continue
 		}
-		return r.ctx.Err()
-	})
-	if err != nil && !errors.Is(err, errStopVisit) {
-		return err
+		points := float64(timeRange) / float64(s.Step)
+		if float64(max) >= points {
+			continue
+		}
+		vpp := int64(math.Ceil(points / float64(max)))
+		spp := vpp * s.Step
+		nudge := spp + pyMod(s.Start, s.Step) - pyMod(s.Start, spp)
+		s.Start += nudge
+		lose := int(nudge / s.Step)
+		if drop := min(max0(lose-1), len(s.Values)); drop > 0 {
+			s.Values = s.Values[drop:]
+		}
+		s.ValuesPerPoint = int(vpp)
 	}
-	if started {
-		r.cons.finish()
-		r.out.end()
-	}
-	return nil
 }
 
-// seriesWriter encodes series in one format. Writes go to a bufio.Writer,
-// which keeps the first error and returns it from Flush.
-type seriesWriter interface {
-	start()
-	begin(name string)
-	point(ts int64, v float64)
-	end()
-	finish()
-}
-
-func newSeriesWriter(w *bufio.Writer, f Format) seriesWriter {
-	if f == FormatCSV {
-		return &csvWriter{w: w}
+func maxInt64(a, b int64) int64 {
+	if a > b {
+		return a
 	}
-	return &jsonWriter{w: w}
+	return b
 }
 
-// jsonWriter writes graphite-web's JSON, key order and spacing included:
+func max0(n int) int {
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// pyMod is Python's a % b for a positive b.
+func pyMod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
+}
+
+// writeJSON writes graphite-web's JSON, key order and spacing included:
 //
 //	[{"target": "a.b", "tags": {"name": "a.b"}, "datapoints": [[1.0, 1500000000], [null, 1500000060]]}]
-type jsonWriter struct {
-	w          *bufio.Writer
-	series     int // series begun so far
-	pointsSent int // points of the current series
-}
-
-func (j *jsonWriter) start() { j.w.WriteByte('[') }
-
-func (j *jsonWriter) begin(name string) {
-	buf := j.w.AvailableBuffer()
-	if j.series > 0 {
-		buf = append(buf, ", "...)
+//
+// Timestamps run from the series' start by step × ValuesPerPoint, as
+// many as there are (consolidated) values and no further than its end.
+func writeJSON(w *bufio.Writer, list target.SeriesList, noNulls bool) {
+	w.WriteByte('[')
+	first := true
+	for _, s := range list {
+		pts := s.Points()
+		step := s.Step * int64(max(s.ValuesPerPoint, 1))
+		n := len(pts)
+		switch {
+		case s.End < s.Start:
+			n = 0
+		case step > 0:
+			n = min(n, int((s.End-s.Start)/step)+1)
+		}
+		if noNulls && !anyValue(pts[:n]) {
+			continue
+		}
+		buf := w.AvailableBuffer()
+		if !first {
+			buf = append(buf, ", "...)
+		}
+		first = false
+		buf = appendJSONString(append(buf, `{"target": `...), s.Name)
+		buf = append(buf, `, "tags": {`...)
+		for i, t := range s.Tags {
+			if i > 0 {
+				buf = append(buf, ", "...)
+			}
+			buf = appendJSONString(buf, t.Key)
+			buf = appendJSONString(append(buf, ": "...), t.Value)
+		}
+		buf = append(buf, `}, "datapoints": [`...)
+		w.Write(buf)
+		sep := false
+		for i := range n {
+			v := pts[i]
+			if noNulls && target.IsNull(v) {
+				continue
+			}
+			buf = w.AvailableBuffer()
+			if sep {
+				buf = append(buf, ", "...)
+			}
+			sep = true
+			buf = appendJSONValue(append(buf, '['), v)
+			buf = appendInt(append(buf, ", "...), s.Start+int64(i)*step)
+			w.Write(append(buf, ']'))
+		}
+		w.WriteString("]}")
 	}
-	buf = appendJSONString(append(buf, `{"target": `...), name)
-	buf = appendJSONString(append(buf, `, "tags": {"name": `...), name)
-	buf = append(buf, `}, "datapoints": [`...)
-	j.w.Write(buf)
-	j.series++
-	j.pointsSent = 0
+	w.WriteByte(']')
 }
 
-func (j *jsonWriter) point(ts int64, v float64) {
-	buf := j.w.AvailableBuffer()
-	if j.pointsSent > 0 {
-		buf = append(buf, ", "...)
+func anyValue(v []float64) bool {
+	for _, x := range v {
+		if !target.IsNull(x) {
+			return true
+		}
 	}
-	buf = appendJSONValue(append(buf, '['), v)
-	buf = appendInt(append(buf, ", "...), ts)
-	j.w.Write(append(buf, ']'))
-	j.pointsSent++
+	return false
 }
 
-func (j *jsonWriter) end()    { j.w.WriteString("]}") }
-func (j *jsonWriter) finish() { j.w.WriteByte(']') }
-
-// csvWriter writes graphite-web's CSV: one "target,time,value" row per
-// point, rows ending in "\r\n" (Python's csv "excel" dialect), the time in
-// UTC as YYYY-MM-DD HH:MM:SS, the value as Python prints a float ("nan",
-// "inf" included).
-type csvWriter struct {
-	w    *bufio.Writer
-	name []byte // the current series' name, quoted if it needs to be
+// writeCSV writes graphite-web's CSV: one "target,time,value" row per
+// slot, rows ending in "\r\n" (Python's csv "excel" dialect), the time in
+// UTC as YYYY-MM-DD HH:MM:SS, the value as Python prints a float, empty
+// for null.
+func writeCSV(w *bufio.Writer, list target.SeriesList) {
+	var name []byte
+	for _, s := range list {
+		name = appendCSVField(name[:0], s.Name)
+		for i, v := range s.Points() {
+			buf := append(w.AvailableBuffer(), name...)
+			ts := s.Start + int64(i)*s.Step
+			buf = time.Unix(ts, 0).UTC().AppendFormat(append(buf, ','), time.DateTime)
+			buf = append(buf, ',')
+			if !target.IsNull(v) {
+				buf = appendCSVValue(buf, v)
+			}
+			w.Write(append(buf, '\r', '\n'))
+		}
+	}
 }
 
-func (c *csvWriter) start() {}
-
-func (c *csvWriter) begin(name string) { c.name = appendCSVField(c.name[:0], name) }
-
-func (c *csvWriter) point(ts int64, v float64) {
-	buf := append(c.w.AvailableBuffer(), c.name...)
-	buf = time.Unix(ts, 0).UTC().AppendFormat(append(buf, ','), time.DateTime)
-	buf = appendCSVValue(append(buf, ','), v)
-	c.w.Write(append(buf, '\r', '\n'))
+// writeRaw writes graphite-web's raw format: per series one line
+// "name,start,end,step|v1,v2,...", values as Python's repr, "None" for
+// null.
+func writeRaw(w *bufio.Writer, list target.SeriesList) {
+	for _, s := range list {
+		buf := append(w.AvailableBuffer(), s.Name...)
+		buf = appendInt(append(buf, ','), s.Start)
+		buf = appendInt(append(buf, ','), s.End)
+		buf = appendInt(append(buf, ','), s.Step)
+		w.Write(append(buf, '|'))
+		for i, v := range s.Points() {
+			buf = w.AvailableBuffer()
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if target.IsNull(v) {
+				buf = append(buf, "None"...)
+			} else {
+				buf = appendCSVValue(buf, v)
+			}
+			w.Write(buf)
+		}
+		w.WriteByte('\n')
+	}
 }
 
-func (c *csvWriter) end()    {}
-func (c *csvWriter) finish() {}
+// IsRequestError reports whether err is the request's fault (a 4xx): a
+// bad query, target or argument, or a passed limit.
+func IsRequestError(err error) bool {
+	return IsQueryError(err) || target.IsError(err) || IsLimitError(err)
+}
+
+// IsTimeBudget reports whether err is the time budget running out.
+func IsTimeBudget(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// nan is the null of the step grid.
+var nan = math.NaN()

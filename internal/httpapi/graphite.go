@@ -27,9 +27,10 @@ const maxTargets = 256
 
 // graphiteAPI serves graphite-web's endpoints over a store.
 type graphiteAPI struct {
-	st  store.Storage
-	now func() time.Time
-	log *slog.Logger
+	st     store.Storage
+	engine *graphiteweb.Engine
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // find serves /metrics/find: the nodes one level down that a query
@@ -51,14 +52,9 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 		a.badRequest(w, r, err)
 		return
 	}
-	p, err := graphiteweb.CompilePattern(query)
+	nodes, err := a.engine.Find(r.Context(), query)
 	if err != nil {
-		a.badRequest(w, r, err)
-		return
-	}
-	nodes, err := graphiteweb.Find(r.Context(), a.st, p)
-	if err != nil {
-		a.serverError(w, r, err)
+		a.queryFailed(w, r, err)
 		return
 	}
 	writeJSON(w, graphiteweb.AppendTreeJSON(nil, nodes, query, wildcards != 0, leavesOnly != 0))
@@ -88,14 +84,41 @@ func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache")
 	h.Set("Pragma", "no-cache")
+	ctx, cancel := context.WithTimeout(r.Context(), a.engine.Limits.WithDefaults().Timeout)
+	defer cancel()
+	list, err := a.engine.Evaluate(ctx, req)
+	if err != nil {
+		a.queryFailed(w, r, err)
+		return
+	}
 	if req.Format == graphiteweb.FormatCSV {
 		h.Set("Content-Type", "text/csv")
+	} else if req.Format == graphiteweb.FormatRaw {
+		h.Set("Content-Type", "text/plain")
 	} else {
 		h.Set("Content-Type", "application/json")
 	}
 	cw := &countingWriter{w: w}
-	if err := graphiteweb.Render(r.Context(), cw, a.st, req); err != nil {
+	if err := graphiteweb.WriteSeries(cw, list, req); err != nil {
 		a.renderFailed(w, r, cw.n, err)
+	}
+}
+
+// queryFailed answers an evaluation that failed before anything was
+// written: 400 for a bad target, 422 for a passed limit, 503 for the
+// time budget, 500 otherwise.
+func (a *graphiteAPI) queryFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case graphiteweb.IsLimitError(err):
+		a.log.Info("graphite query refused by a limit", "path", r.URL.Path, "err", err)
+		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+	case graphiteweb.IsRequestError(err):
+		a.badRequest(w, r, err)
+	case graphiteweb.IsTimeBudget(err) && r.Context().Err() == nil:
+		a.log.Warn("graphite query ran out of its time budget", "path", r.URL.Path)
+		http.Error(w, "query time budget exceeded (--graphite-query-timeout)", http.StatusServiceUnavailable)
+	default:
+		a.serverError(w, r, err)
 	}
 }
 
@@ -131,6 +154,7 @@ func (a *graphiteAPI) renderRequest(form map[string][]string) (graphiteweb.Rende
 	if req.MaxDataPoints, err = maxDataPoints(first(form, "maxDataPoints")); err != nil {
 		return req, err
 	}
+	_, req.NoNullPoints = form["noNullPoints"]
 	return req, nil
 }
 

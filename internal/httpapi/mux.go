@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"metricsd/internal/graphiteweb"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -21,7 +23,8 @@ type route struct {
 // mounted on their own mux, never on http.DefaultServeMux, so that nothing
 // (pprof included) is served unless configured here.
 func newMux(cfg Config) (*http.ServeMux, error) {
-	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
+	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger,
+		engine: &graphiteweb.Engine{Storage: cfg.Storage, Schemas: cfg.GraphiteSchemas, Limits: cfg.GraphiteLimits}}
 	tagAPI := &tagsAPI{api: api}
 	eventAPI := &eventsAPI{api: api, events: cfg.Events}
 	remoteWrite, err := newRemoteWriteAPI(api, cfg.Registerer)
@@ -49,6 +52,7 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 		{"healthz", []string{"GET /healthz"}, http.HandlerFunc(healthz)},
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
+	routes = append(routes, queryRoutes(api)...)
 	if cfg.Gatherer != nil {
 		h := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 			ErrorLog:      slogPrinter{cfg.Logger},

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"metricsd/internal/events"
+	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
 )
 
@@ -53,6 +54,11 @@ type Config struct {
 	// Logger receives listen/stop lines, and server-side request failures;
 	// nil discards them.
 	Logger *slog.Logger
+	// GraphiteSchemas give each series its step on /render; nil uses the
+	// default rule (see graphiteweb.Schemas).
+	GraphiteSchemas *graphiteweb.Schemas
+	// GraphiteLimits bound each /render and /metrics/find.
+	GraphiteLimits graphiteweb.Limits
 	// Now is the clock of relative times ("-1h", "now"); nil means
 	// time.Now.
 	Now func() time.Time
