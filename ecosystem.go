@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"metricsd/internal/buildinfo"
 	"metricsd/internal/events"
 	"metricsd/internal/graphite"
 	"metricsd/internal/httpapi"
@@ -31,6 +32,7 @@ func newRegistry() *prometheus.Registry {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Read().Collector(),
 	)
 	return reg
 }
@@ -51,6 +53,7 @@ type side struct {
 	started                bool         // some listener is served: shutdown stops them
 	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
+	udp                    graphiteUDP    // the Graphite UDP socket, when configured
 	wg                     sync.WaitGroup // one per running listener
 }
 
@@ -63,7 +66,11 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			return nil, fmt.Errorf("metricsd: %w", err)
 		}
 	}
-	if cfg.GraphiteAddr != "" {
+	if cfg.GraphiteAddr != "" || cfg.GraphiteUDPAddr != "" {
+		tlsCfg, err := cfg.graphiteTLSConfig()
+		if err != nil {
+			return nil, err
+		}
 		rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{
 			Storage:       st,
 			MaxLineLength: cfg.MaxLineLength,
@@ -71,6 +78,7 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Registerer:    reg,
 			MaxConns:      cfg.MaxConns,
 			IdleTimeout:   cfg.IdleTimeout,
+			TLS:           tlsCfg,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)
@@ -96,6 +104,9 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Pprof:           cfg.Pprof,
 			Logger:          log,
 			Events:          evs,
+			Addr:            cfg.HTTPAddr,
+
+			WebConfigFile: cfg.WebConfigFile,
 		})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("metricsd: %w", err), evs.Close())
@@ -141,7 +152,7 @@ func (s *side) listen() error {
 		return err
 	}
 	var err error
-	if s.graphite != nil {
+	if s.cfg.GraphiteAddr != "" {
 		if s.graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
 			if s.httpLn != nil {
 				s.httpLn.Close()
@@ -150,6 +161,17 @@ func (s *side) listen() error {
 			return fmt.Errorf("metricsd: listen on %s (Graphite): %w", s.cfg.GraphiteAddr, err)
 		}
 		s.graphiteAddr = s.graphiteLn.Addr()
+	}
+	if err := s.udp.listen(s.cfg.GraphiteUDPAddr); err != nil {
+		if s.httpLn != nil { // bound here, not served early
+			s.httpLn.Close()
+			s.httpLn, s.httpAddr = nil, nil
+		}
+		if s.graphiteLn != nil {
+			s.graphiteLn.Close()
+			s.graphiteLn, s.graphiteAddr = nil, nil
+		}
+		return err
 	}
 	s.listened = true
 	return nil
@@ -187,7 +209,9 @@ func (s *side) serveHTTP() {
 		return
 	}
 	ln := s.httpLn
-	s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+	if !s.http.AccessControlled() {
+		s.warnIfPublic(ln.Addr(), "the HTTP API without access control (--web-config-file): anyone who can reach it can read every metric")
+	}
 	s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
 	s.httpLn, s.started = nil, true // served: the server owns it now
 }
@@ -199,9 +223,16 @@ func (s *side) serve() {
 	s.serveHTTP()
 	if s.graphiteLn != nil {
 		ln := s.graphiteLn
-		s.warnIfPublic(ln.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
+		if s.cfg.GraphiteTLSClientCAFile == "" {
+			s.warnIfPublic(ln.Addr(), "Graphite plaintext without client certificates (--graphite-tls-client-ca): anyone who can reach it can write metrics")
+		}
 		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
 		s.graphiteLn, s.started = nil, true
+	}
+	if pc := s.udp.take(); pc != nil {
+		s.warnIfPublic(pc.LocalAddr(), "Graphite plaintext over UDP: anyone who can reach it can write metrics")
+		s.run("graphite udp", func() error { return s.graphite.ServeUDP(pc) }, graphite.ErrReceiverClosed)
+		s.started = true
 	}
 }
 
@@ -220,7 +251,16 @@ func (s *side) run(name string, serve func() error, closed error) {
 // warnIfPublic says so when a listener without authentication is bound
 // beyond the loopback interface.
 func (s *side) warnIfPublic(addr net.Addr, what string) {
-	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+	var ip net.IP
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	case *net.UDPAddr:
+		ip = a.IP
+	default:
+		return
+	}
+	if !ip.IsLoopback() {
 		s.log.Warn("serving "+what+"; bind 127.0.0.1 or firewall it", "addr", addr.String())
 	}
 }
@@ -251,6 +291,7 @@ func (s *side) shutdown(ctx context.Context) error {
 			ln.Close()
 		}
 	}
+	s.udp.closeUnserved()
 	s.mu.Unlock()
 	if !started {
 		return nil

@@ -16,10 +16,6 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 )
 
-// maxOffsetSeconds bounds an offset ("-1000000d"), far past the span of
-// representable times, so that arithmetic on it can't overflow.
-const maxOffsetSeconds = 1 << 40
-
 // ParseTime parses a from/until value of Graphite's render API, relative
 // to now, as graphite-web's parseATTime does, in UTC (graphite-web uses its
 // TIME_ZONE setting or a tz parameter; metricsd has neither):

@@ -9,45 +9,10 @@ import (
 	"metricsd/internal/store"
 )
 
-// ctxCheckEvery is how many keys a scan handles between checks of its
-// context, so that a client that went away stops a long scan soon.
-const ctxCheckEvery = 1024
-
-// KeyLister is implemented by engines that can list their keys without
-// their points, as store.Memory does. Find, Index and glob renders use it
-// when the storage has it, and otherwise walk Storage.All, skipping the
-// points, which costs a visit of every stored point (see docs/graphite.md).
-type KeyLister interface {
-	// Keys calls fn with every key, in first-insertion order; key is only
-	// valid during the call, and an error from fn stops the visit.
-	Keys(fn func(key []byte) error) error
-}
-
-// forEachKey calls fn once with every key of st, checking ctx every
-// ctxCheckEvery keys. The key is valid only during the call.
+// forEachKey is the store's key scan (store.ForEachKey: Keys when the
+// engine has it, else a walk of All), which checks ctx as it goes.
 func forEachKey(ctx context.Context, st store.Storage, fn func(key []byte) error) error {
-	seen := 0
-	each := func(key []byte) error {
-		seen++
-		if seen%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return fn(key)
-	}
-	if kl, ok := st.(KeyLister); ok {
-		return kl.Keys(each)
-	}
-	var last []byte
-	return st.All(func(key []byte, _ []store.Point) error {
-		// A long series arrives in several batches, one after another.
-		if seen > 0 && bytes.Equal(key, last) {
-			return nil
-		}
-		last = append(last[:0], key...)
-		return each(key)
-	})
+	return store.ForEachKey(ctx, st, fn)
 }
 
 // Node is one result of Find: a path whose nodes match the query, one

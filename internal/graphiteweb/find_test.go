@@ -98,7 +98,7 @@ func TestFindLongSeries(t *testing.T) {
 
 func TestFindStopsWhenCancelled(t *testing.T) {
 	st := store.NewMemory()
-	for i := range 3 * ctxCheckEvery {
+	for i := range 3 * 1024 { // past store.ForEachKey's context check interval
 		st.Put(fmt.Appendf(nil, "k%d", i), store.Point{Timestamp: 1, Value: 1})
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -3,6 +3,7 @@ package graphiteweb
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,15 @@ type paramInfo struct {
 // entry per function the engine evaluates (and nothing else), so that
 // Grafana's query editor offers exactly those.
 func AppendFunctionsJSON(dst []byte) []byte {
+	aggOptions := target.AggregationNames()
+	aggOrSeries := slices.Clone(aggOptions)
+	for _, f := range target.Functions() {
+		if f.Aggregator {
+			aggOrSeries = append(aggOrSeries, f.Name)
+		}
+	}
+	slices.Sort(aggOrSeries)
+	aggOrSeries = slices.Compact(aggOrSeries) // sum and avg are both
 	all := make(map[string]functionInfo)
 	for _, f := range target.Functions() {
 		info := functionInfo{
@@ -42,7 +52,15 @@ func AppendFunctionsJSON(dst []byte) []byte {
 		}
 		var sig []string
 		for _, p := range f.Params {
-			pi := paramInfo{Name: p.Name, Type: string(p.Type), Required: p.Required, Multiple: p.Multiple, Options: p.Options}
+			// Options as graphite-web lists them: sorted, and for
+			// aggregation parameters every accepted name.
+			pi := paramInfo{Name: p.Name, Type: string(p.Type), Required: p.Required, Multiple: p.Multiple, Options: slices.Sorted(slices.Values(p.Options))}
+			switch p.Type {
+			case target.TypeAggFunc:
+				pi.Options = aggOptions
+			case target.TypeAggOrSeriesFunc:
+				pi.Options = aggOrSeries
+			}
 			s := p.Name
 			if p.Multiple {
 				s = "*" + p.Name

@@ -227,3 +227,37 @@ func TestGrafanaEditorAndVariables(t *testing.T) {
 		t.Error("/functions lists holtWintersForecast, which metricsd does not evaluate")
 	}
 }
+
+// TestGrafanaBackendRequest is the back-end mode (Grafana's Go data
+// source, pkg/tsdb/graphite): the same form, encoded by url.Values, the
+// answer decoded into target, tags and [value, timestamp] pairs of
+// nullable floats.
+func TestGrafanaBackendRequest(t *testing.T) {
+	a := startAPI(t, Config{})
+	for i := range 60 {
+		a.put(t, "app.req.count", float64(i), testNow.Unix()-600+int64(i)*10)
+	}
+	form := url.Values{
+		"from": {"-10min"}, "until": {"now"}, "format": {"json"}, "maxDataPoints": {"30"},
+		"target": {aliasSubWrap("summarize(app.req.count, '1min', 'sum')", "A"), aliasSubWrap("app.req.count", "B")},
+	}
+	code, _, body := a.do(t, http.MethodPost, "/render", form)
+	var resp []struct {
+		Target     string         `json:"target"`
+		Tags       map[string]any `json:"tags"`
+		DataPoints [][2]*float64  `json:"datapoints"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &resp) != nil || len(resp) != 2 {
+		t.Fatalf("backend render: %d %s", code, body)
+	}
+	if resp[0].Target != `summarize(app.req.count, "1min", "sum") A` || resp[0].Tags["summarizeFunction"] != "sum" {
+		t.Errorf("series A: %q %v", resp[0].Target, resp[0].Tags)
+	}
+	// 60 s buckets over the 10 minutes: at most 11, each the sum of six.
+	if n := len(resp[0].DataPoints); n < 10 || n > 11 || resp[0].DataPoints[1][0] == nil || *resp[0].DataPoints[1][0] != 6+7+8+9+10+11 {
+		t.Errorf("series A points: %s", body)
+	}
+	if resp[1].Target != "app.req.count B" || len(resp[1].DataPoints) > 30 {
+		t.Errorf("series B: %q with %d points", resp[1].Target, len(resp[1].DataPoints))
+	}
+}

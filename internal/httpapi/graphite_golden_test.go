@@ -294,3 +294,69 @@ func short(s string) string {
 }
 
 func parseQuery(q string) (url.Values, error) { return url.ParseQuery(q) }
+
+// functionsDifferences are the parameters metricsd's /functions lists
+// differently from graphite-web 1.1.8, with the reason.
+var functionsDifferences = map[string]string{
+	"highest.n":              "graphite-web marks n required but defaults it to 1; metricsd lists the default it applies",
+	"lowest.n":               "as highest.n",
+	"smartSummarize.alignTo": "metricsd also accepts graphite-web's ignored booleans, so the type is any",
+}
+
+// TestFunctionsMatchGraphiteWeb compares /functions' groups and
+// parameters (name, type, required, multiple) with graphite-web 1.1.8's
+// for every function metricsd evaluates. testdata/graphite/
+// functions-params.json was cut from Debian's graphite-web answering
+// /functions (GRAPHITE_FUNCTIONS_SHIM=1, /work/shared/graphite-peer), its
+// descriptions left out.
+func TestFunctionsMatchGraphiteWeb(t *testing.T) {
+	raw, err := os.ReadFile(goldenDir + "/functions-params.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type param struct {
+		Name     string `json:"name"`
+		Type     string `json:"type"`
+		Required bool   `json:"required"`
+		Multiple bool   `json:"multiple"`
+	}
+	type fn struct {
+		Group  string  `json:"group"`
+		Params []param `json:"params"`
+	}
+	var want map[string]fn
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	a := startAPI(t, Config{})
+	code, _, body := a.get(t, "/functions")
+	var got map[string]fn
+	if code != 200 || json.Unmarshal([]byte(body), &got) != nil {
+		t.Fatalf("/functions = %d %.200s", code, body)
+	}
+	if len(want) < 70 {
+		t.Fatalf("only %d functions in the golden", len(want))
+	}
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			t.Errorf("/functions lacks %s", name)
+			continue
+		}
+		if g.Group != w.Group {
+			t.Errorf("%s: group %q, graphite-web %q", name, g.Group, w.Group)
+		}
+		if len(g.Params) != len(w.Params) {
+			t.Errorf("%s: %d params, graphite-web %d", name, len(g.Params), len(w.Params))
+			continue
+		}
+		for i := range w.Params {
+			if _, ok := functionsDifferences[name+"."+w.Params[i].Name]; ok {
+				continue
+			}
+			if g.Params[i] != w.Params[i] {
+				t.Errorf("%s param %d: %+v, graphite-web %+v", name, i, g.Params[i], w.Params[i])
+			}
+		}
+	}
+}

@@ -144,7 +144,9 @@ remote_write:
 	if pts[0].Value != 1 {
 		t.Errorf("%s = %v, want 1", liveSeries, pts[0].Value)
 	}
-	// Read it back through /render by its name.
+	// Read it back through /render by its name, over the scrapes' range:
+	// its step grid (the default rule, the spacing of the scrapes) has a
+	// slot for each of them.
 	resp, err := http.Get(fmt.Sprintf("http://%s/render?format=json&from=%d&until=%d&target=%s",
 		addr, pts[0].Timestamp-1, pts[len(pts)-1].Timestamp, url.QueryEscape(liveSeries)))
 	if err != nil {

@@ -30,6 +30,17 @@ var aggFuncs = map[string]aggregation{
 	"current":  safeLast,
 }
 
+// AggregationNames returns the names of the aggregation functions
+// (aliases included), sorted: what an aggFunc parameter accepts.
+func AggregationNames() []string {
+	names := make([]string, 0, len(aggFuncs))
+	for n := range aggFuncs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
 func aggFunc(name string) (aggregation, bool) {
 	f, ok := aggFuncs[name]
 	return f, ok

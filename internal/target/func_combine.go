@@ -31,7 +31,7 @@ func combineFuncs() []*Func {
 			}},
 		{Name: "countSeries", Group: "Combine", Params: []Param{multi("seriesLists", TypeSeriesList, false)}, Aggregator: true,
 			eval: evalCountSeries},
-		{Name: "aggregate", Group: "Combine", Params: []Param{seriesParam("seriesList"), req("func", TypeAggFunc), opt("xFilesFactor", TypeFloat, nil)}, Aggregator: true,
+		{Name: "aggregate", Group: "Combine", Params: []Param{seriesParam("seriesList"), req("func", TypeAggFunc), opt("xFilesFactor", TypeFloat, nil)},
 			eval: func(c *call) (SeriesList, error) {
 				return aggregate([]SeriesList{c.list(0)}, c.str(1), c.num(2).V), nil
 			}},

@@ -24,7 +24,7 @@ func tagFuncs() []*Func {
 				}
 				return c.list(0), nil
 			}},
-		{Name: "groupByTags", Group: "Combine", Params: []Param{seriesParam("seriesList"), req("callback", TypeAggOrSeriesFunc), multi("tags", TypeString, true)},
+		{Name: "groupByTags", Group: "Combine", Params: []Param{seriesParam("seriesList"), req("callback", TypeAggOrSeriesFunc), multi("tags", TypeTag, true)},
 			eval: evalGroupByTags},
 	}
 }

@@ -44,6 +44,7 @@ const (
 	TypeNodeOrTag       ParamType = "nodeOrTag"
 	TypeAggFunc         ParamType = "aggFunc"
 	TypeAggOrSeriesFunc ParamType = "aggOrSeriesFunc"
+	TypeTag             ParamType = "tag"
 	TypeAny             ParamType = "any"
 )
 
@@ -124,7 +125,7 @@ func (c *call) checkType(p *Param, v Value) error {
 		if !ok || (n.V != math.Trunc(n.V) && !math.IsInf(n.V, 1)) {
 			return bad("an integer or inf")
 		}
-	case TypeString:
+	case TypeString, TypeTag:
 		if _, ok := v.(string); !ok {
 			return bad("a string")
 		}
