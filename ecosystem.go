@@ -91,10 +91,12 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			return nil, err
 		}
 		evs := newEvents(cfg, log)
+		del, _ := st.(store.Deleter) // both engines delete; the admin call needs it
 		api, err := httpapi.New(httpapi.Config{
 			GraphiteSchemas: schemas,
 			GraphiteLimits:  cfg.graphiteLimits(),
 			Storage:         st,
+			Deleter:         del,
 			Gatherer:        reg,
 			Registerer:      reg,
 			Ready:           ready,

@@ -43,8 +43,19 @@
 //
 // # Recovery
 //
-// Start loads the newest snapshot, replays the log segments after it
-// (logging progress), repairs a torn tail, and refuses to start on a
-// damaged snapshot, a damaged record before the end of the log, or a
-// missing segment, naming the file and offset.
+// Start loads the newest snapshot that reads back whole, replays the log
+// segments after it (logging progress) and cuts a torn tail (an incomplete
+// last record or an all-zero tail of the last segment, see wal.Torn). The
+// previous snapshot and the log since it are kept until a newer snapshot
+// is trusted (fallback.go), so a damaged newest snapshot falls back to
+// them with nothing lost. Any other damage (a record with a bad checksum,
+// even the last one; a missing segment or snapshot; a damaged snapshot
+// without a fallback) stops Start with a *DamageError naming the file, the
+// offset and the way out: restore the file, or Repair the directory
+// (repair.go, `metricsd repair`), which moves what it drops aside.
+//
+// # Delete
+//
+// Delete (delete.go) logs a tombstone per deleted series, in log order with
+// the key's puts; replay, snapshots and repair respect it.
 package durable

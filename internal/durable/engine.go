@@ -159,10 +159,12 @@ type seriesRef struct {
 	key []byte
 }
 
-// op is one put of a batch, applied after the commit.
+// op is one put of a batch, applied after the commit, or with del set a
+// delete of the key's series (see delete.go).
 type op struct {
 	key []byte // the engine's immutable copy
 	p   store.Point
+	del bool
 }
 
 // New checks cfg and returns an engine that has not read its directory

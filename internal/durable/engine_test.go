@@ -260,10 +260,13 @@ func TestCorruptionStopsStartup(t *testing.T) {
 			flip(t, path, 40)
 			return path
 		}, wal.ErrChecksum},
-		{"damaged snapshot", func(t *testing.T, dir string) string {
+		{"damaged snapshot with nothing to fall back to", func(t *testing.T, dir string) string {
 			segs, _ := snapshot.List(dir)
 			path := snapshot.Path(dir, segs[len(segs)-1])
 			flip(t, path, 60)
+			if err := os.Remove(filepath.Join(dir, walDir, wal.SegmentName(0))); err != nil {
+				t.Fatal(err)
+			}
 			return path
 		}, snapshot.ErrBadSnapshot},
 		{"missing segment", func(t *testing.T, dir string) string {
@@ -371,30 +374,47 @@ func TestTornTailIsRepaired(t *testing.T) {
 	}
 }
 
-func TestSnapshotDeletesCoveredSegments(t *testing.T) {
+func TestSnapshotsKeepThePreviousOne(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Dir: dir, SegmentSize: 512, SnapshotInterval: -1}
 	e := start(t, cfg)
 	workload(t, e, 500)
 	waitWritten(t, e)
-	if n := len(segments(t, dir)); n < 5 {
-		t.Fatalf("only %d segments before the snapshot; the test needs several", n)
+	before := segments(t, dir)
+	if len(before) < 5 {
+		t.Fatalf("only %d segments before the snapshot; the test needs several", len(before))
 	}
 	if err := e.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	if segs := segments(t, dir); len(segs) != 1 {
-		t.Errorf("segments after a snapshot: %v, want only the new one", segs)
+	// The first snapshot's fallback is the empty store: the whole log stays.
+	if segs := segments(t, dir); segs[0] != before[0] {
+		t.Errorf("segments after the first snapshot: %v, want all of them from %s", segs, before[0])
 	}
-	if snaps, _ := snapshot.List(dir); len(snaps) != 1 {
-		t.Errorf("snapshots: %v, want one", snaps)
+	snaps, _ := snapshot.List(dir)
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots: %v, want one", snaps)
+	}
+	first := snaps[0]
+	workload(t, e, 50)
+	waitWritten(t, e)
+	if err := e.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	snaps, _ = snapshot.List(dir)
+	if len(snaps) != 2 || snaps[0] != first {
+		t.Fatalf("snapshots after a second one: %v, want the first (%d) and the new one", snaps, first)
+	}
+	if segs := segments(t, dir); segs[0] != wal.SegmentName(first) {
+		t.Errorf("segments after a second snapshot: %v, want those from %s on", segs, wal.SegmentName(first))
 	}
 	workload(t, e, 50)
+	waitWritten(t, e)
 	if err := e.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	if snaps, _ := snapshot.List(dir); len(snaps) != 1 {
-		t.Errorf("snapshots after a second one: %v, want only the newest", snaps)
+	if got, _ := snapshot.List(dir); len(got) != 2 || got[0] != snaps[1] {
+		t.Errorf("snapshots after a third one: %v, want the second (%d) and the new one", got, snaps[1])
 	}
 	want := dump(t, e)
 	closeEngine(t, e)

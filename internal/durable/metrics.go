@@ -16,6 +16,8 @@ type metrics struct {
 	snapSize     prometheus.Gauge
 	snapLast     prometheus.Gauge
 	snapFailures prometheus.Counter
+	// snapFallbacks counts startups that passed over a damaged snapshot.
+	snapFallbacks prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,11 +51,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "metricsd_snapshot_failures_total",
 			Help: "Snapshots that could not be written.",
 		}),
+		snapFallbacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "metricsd_snapshot_fallbacks_total",
+			Help: "Damaged snapshots that startup passed over for the one before them and the log since it.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.points, m.failed, m.recovered, m.snapDuration, m.snapSize, m.snapLast, m.snapFailures} {
+	for _, c := range []prometheus.Collector{m.points, m.failed, m.recovered, m.snapDuration, m.snapSize, m.snapLast, m.snapFailures, m.snapFallbacks} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("durable: register metrics: %w", err)
 		}

@@ -21,11 +21,13 @@ const walDir = "wal"
 // lockName is the file in the data directory that holds the flock.
 const lockName = "LOCK"
 
-// Start takes the data directory's lock, loads the newest snapshot,
-// replays the log after it, and starts serving puts. A damaged snapshot or
-// a damaged record before the end of the log stops it with an error that
-// names the file and offset (a *wal.CorruptionError); a torn tail is
-// repaired. Cancelling ctx stops a long recovery.
+// Start takes the data directory's lock, loads the newest snapshot that
+// reads back whole (falling back to the one before it when the newest is
+// damaged, see fallback.go), replays the log after it, and starts serving
+// puts. Damage that a crash cannot explain (a record with a bad checksum
+// anywhere, a missing segment or snapshot) stops it with a *DamageError
+// that names the file and offset; only a torn tail is repaired. Cancelling
+// ctx stops a long recovery.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	if e.state != stateNew {
@@ -67,7 +69,7 @@ func (e *Engine) recover(ctx context.Context) error {
 	}
 	start := time.Now()
 	p := newProgress(ctx, e)
-	from, err := e.loadSnapshot(p)
+	from, passed, err := e.loadSnapshot(p)
 	if err != nil {
 		return err
 	}
@@ -85,38 +87,26 @@ func (e *Engine) recover(ctx context.Context) error {
 		return fmt.Errorf("durable: %w", err)
 	}
 	if err := e.wal.Replay(from, p.record); err != nil {
-		return fmt.Errorf("durable: replay the write-ahead log: %w", err)
+		return damaged(dir, fmt.Errorf("durable: replay the write-ahead log: %w", err))
 	}
 	e.walBytes.Store(p.walBytes)
-	// Leftovers of a crash between a snapshot and its cleanup.
-	if err := e.wal.RemoveBefore(from); err != nil {
+	if err := setAside(dir, passed); err != nil {
+		return err
+	}
+	// Leftovers of a crash between a snapshot and its cleanup; the snapshot
+	// before the one loaded and the log since it stay (see fallback.go).
+	keep, err := retained(dir, from)
+	if err != nil {
+		return err
+	}
+	if err := e.wal.RemoveBefore(keep); err != nil {
 		return fmt.Errorf("durable: %w", err)
 	}
-	if err := snapshot.RemoveBefore(dir, from); err != nil {
+	if err := snapshot.RemoveBefore(dir, keep); err != nil {
 		return fmt.Errorf("durable: %w", err)
 	}
 	p.done(time.Since(start))
 	return nil
-}
-
-// loadSnapshot loads the newest snapshot, if any, and returns the first
-// log segment it does not cover.
-func (e *Engine) loadSnapshot(p *progress) (uint64, error) {
-	segs, err := snapshot.List(e.cfg.Dir)
-	if err != nil || len(segs) == 0 {
-		return 0, err
-	}
-	path := snapshot.Path(e.cfg.Dir, segs[len(segs)-1])
-	start := time.Now()
-	info, err := snapshot.Load(path, p.snapshotSeries)
-	if err != nil {
-		return 0, fmt.Errorf("durable: load snapshot: %w", err)
-	}
-	d := time.Since(start)
-	e.m.snapSize.Set(float64(info.Bytes))
-	e.log.Info("snapshot loaded", "file", path, "series", info.Series, "chunks", info.Chunks, "points", info.Points,
-		"bytes", info.Bytes, "duration", d, "points_per_second", rate(info.Points, d))
-	return info.Segment, nil
 }
 
 // lockDir takes an exclusive flock on dir's LOCK file, so that a second
@@ -276,6 +266,8 @@ func (p *progress) record(typ byte, payload []byte) error {
 			return err
 		}
 		return p.count(n)
+	case wal.TypeDelete:
+		return p.e.replayDelete(payload)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package durable
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"metricsd/internal/snapshot"
@@ -74,7 +75,8 @@ func (e *Engine) snapshot(cut func() (uint64, error)) error {
 		e.walBytes.Store(1) // try again next time
 		return err
 	}
-	if err := e.dropCovered(seg); err != nil {
+	if err := e.trust(seg, info); err != nil {
+		e.walBytes.Store(1) // try again next time
 		return err
 	}
 	d := time.Since(start)
@@ -90,6 +92,11 @@ func (e *Engine) snapshot(cut func() (uint64, error)) error {
 // covering the log before seg: each series under its log id, with its
 // chunks as memory holds them.
 func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
+	// Segment seg must be on disk whenever the snapshot is: the cut may
+	// have left its directory entry to a later fsync.
+	if err := wal.SyncDir(filepath.Join(e.cfg.Dir, walDir)); err != nil {
+		return snapshot.Info{}, fmt.Errorf("durable: %w", err)
+	}
 	w, err := snapshot.Create(e.cfg.Dir, seg)
 	if err != nil {
 		return snapshot.Info{}, err
@@ -105,11 +112,14 @@ func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 		w.Abort()
 		return snapshot.Info{}, err
 	}
+	e.mu.Lock()
+	w.SetLastID(e.nextID - 1) // a deleted series' id is never given again
+	e.mu.Unlock()
 	return w.Commit()
 }
 
-// dropCovered deletes what the snapshot covering the log before seg makes
-// redundant: older segments and older snapshots.
+// dropCovered deletes the segments and snapshots before seg, which the
+// snapshot before the newest covers (see trust).
 func (e *Engine) dropCovered(seg uint64) error {
 	if err := e.wal.RemoveBefore(seg); err != nil {
 		return fmt.Errorf("durable: %w", err)

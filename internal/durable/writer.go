@@ -182,6 +182,10 @@ func (e *Engine) flush() bool {
 // the same way.
 func (e *Engine) apply(b *batch) {
 	for i, o := range b.ops {
+		if o.del {
+			e.mem.Unlink(o.key)
+			continue
+		}
 		if err := e.mem.Put(o.key, o.p); err != nil {
 			if b.errs == nil {
 				b.errs = make(map[int]error)

@@ -24,6 +24,16 @@ func (e *Engine) Find(ctx context.Context, query string) ([]Node, error) {
 	return nodes, nil
 }
 
+// FindFirst is Find capped at the limit nodes first by path (FindFirst's
+// cap, the web UI's key browser), within the engine's limits.
+func (e *Engine) FindFirst(ctx context.Context, query string, limit int) ([]Node, error) {
+	p, err := compilePatternBudget(query, newBudget(e.Limits))
+	if err != nil {
+		return nil, err
+	}
+	return FindFirst(ctx, e.Storage, p, limit)
+}
+
 // Expand answers /metrics/expand: for each query, the sorted paths of
 // the nodes it matches (leaves only if leavesOnly), as graphite-web's
 // expand_view. All queries share one budget.

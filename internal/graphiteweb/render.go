@@ -15,8 +15,9 @@ import (
 // Format is a response format of the render API.
 type Format uint8
 
-// The formats metricsd renders; graphite-web's image formats (png, svg:
-// another package's), pickle and msgpack are not served.
+// The text formats metricsd renders (png and svg are drawn by
+// internal/renderimage, hooked in the HTTP handler); graphite-web's pickle
+// and msgpack formats are not served.
 const (
 	FormatJSON Format = iota // [{"target": ..., "tags": {...}, "datapoints": [[value, ts], ...]}]
 	FormatCSV                // target,YYYY-MM-DD HH:MM:SS,value lines
@@ -33,7 +34,7 @@ func ParseFormat(s string) (Format, error) {
 	case "raw":
 		return FormatRaw, nil
 	}
-	return 0, queryErrorf("unsupported format %q: metricsd renders json, csv and raw", s)
+	return 0, queryErrorf("unsupported format %q: metricsd renders json, csv, raw, png and svg", s)
 }
 
 // Target is one parsed target of a render request.

@@ -74,6 +74,8 @@ func TestRenderStepGrid(t *testing.T) {
 	f(1000, 1060, `[{"target": "a.x", "tags": {"name": "a.x"}, "datapoints": [[3.0, 1010], [null, 1020], [null, 1030], [null, 1040], [null, 1050], [5.0, 1060]]}]`)
 	f(999, 1020, `[{"target": "a.x", "tags": {"name": "a.x"}, "datapoints": [[1.0, 1000], [3.0, 1010], [null, 1020]]}]`)
 	f(1005, 1009, `[{"target": "a.x", "tags": {"name": "a.x"}, "datapoints": [[3.0, 1010]]}]`)
+	// A key with no point in the range: a series of nulls.
+	f(2000, 2020, `[{"target": "a.x", "tags": {"name": "a.x"}, "datapoints": [[null, 2010], [null, 2020]]}]`)
 }
 
 // TestRenderDefaultStep: without a matching rule, the step is the

@@ -48,11 +48,17 @@ func (a *graphiteAPI) find(w http.ResponseWriter, r *http.Request) {
 	wildcards, err1 := intParam(form, "wildcards")
 	leavesOnly, err2 := intParam(form, "leavesOnly")
 	err3 := a.checkFindTimes(form)
-	if err := errors.Join(err1, err2, err3, formatParam(form.Get("format"))); err != nil {
+	limit, err4 := findLimit(form)
+	if err := errors.Join(err1, err2, err3, err4, formatParam(form.Get("format"))); err != nil {
 		a.badRequest(w, r, err)
 		return
 	}
-	nodes, err := a.engine.Find(r.Context(), query)
+	var nodes []graphiteweb.Node
+	if limit > 0 {
+		nodes, err = a.engine.FindFirst(r.Context(), query, limit)
+	} else {
+		nodes, err = a.engine.Find(r.Context(), query)
+	}
 	if err != nil {
 		a.queryFailed(w, r, err)
 		return
@@ -74,6 +80,10 @@ func (a *graphiteAPI) index(w http.ResponseWriter, r *http.Request) {
 // range, as JSON or CSV, streamed.
 func (a *graphiteAPI) render(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
+		return
+	}
+	if f, ok := imageFormat(r.Form); ok {
+		a.renderImage(w, r, f)
 		return
 	}
 	req, err := a.renderRequest(r.Form)
@@ -272,6 +282,17 @@ func intParam(form map[string][]string, name string) (int, error) {
 		return 0, &graphiteweb.QueryError{Msg: "invalid int value " + strconv.Quote(s) + " for param " + name}
 	}
 	return n, nil
+}
+
+// findLimit reads find's limit, a metricsd extension that the web UI's key
+// browser sends (graphite-web has none): at most that many nodes, the first
+// by path. 0 or absent means no cap.
+func findLimit(form map[string][]string) (int, error) {
+	n, err := intParam(form, "limit")
+	if err == nil && n < 0 {
+		err = &graphiteweb.QueryError{Msg: "invalid limit " + strconv.Itoa(n) + ": want a positive integer"}
+	}
+	return n, err
 }
 
 // formatParam accepts find's only format, graphite-web's default.

@@ -84,6 +84,8 @@ func newMux(cfg Config, acc access) (*http.ServeMux, error) {
 		{"readyz", []string{"GET /readyz"}, readyz(cfg.Ready)},
 	}
 	routes = append(routes, queryRoutes(api)...)
+	routes = append(routes, uiRoutes()...)
+	routes = append(routes, adminRoutes(cfg)...)
 	if cfg.Gatherer != nil {
 		h := promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{
 			ErrorLog:      slogPrinter{cfg.Logger},

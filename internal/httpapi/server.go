@@ -41,6 +41,8 @@ const (
 type Config struct {
 	// Storage answers the Graphite API. Required.
 	Storage store.Storage
+	// Deleter backs POST /api/v1/admin/delete; nil leaves it unrouted.
+	Deleter store.Deleter
 	// Gatherer is served at /metrics in the Prometheus text format; nil
 	// leaves /metrics unrouted.
 	Gatherer prometheus.Gatherer

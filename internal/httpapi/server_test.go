@@ -258,7 +258,7 @@ func TestMalformedQueries(t *testing.T) {
 		{"/render?target=scale(palm.*,'x')", "scale: argument factor: want a number"},
 		{"/render?target=palm.cpu&from=-1m", "unknown unit"},
 		{"/render?target=palm.cpu&from=now&until=now", "invalid empty time range"},
-		{"/render?target=palm.cpu&format=png", "unsupported format"},
+		{"/render?target=palm.cpu&format=pickle", "unsupported format"},
 		{"/render?target=palm.cpu&maxDataPoints=0", "maxDataPoints"},
 		{"/render?target=palm.cpu&maxDataPoints=99999999999999999999", "maxDataPoints"},
 		{"/render?target=palm.cpu&now=later", "invalid time"},

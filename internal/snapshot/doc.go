@@ -25,7 +25,10 @@
 //	type 4 (chunks): uvarint series id, then repeated { uvarint length,
 //	                 that many bytes: one encoded chunk (package chunkenc) }
 //	type 3 (end):    uvarint series count, uvarint chunk count, uvarint
-//	                 point count
+//	                 point count, then optionally uvarint last series id
+//	                 (the highest id ever given, deleted series included,
+//	                 so that a restart never gives a deleted series' id to
+//	                 a new one; readers of the three counts ignore it)
 //
 // Series appear in first-insertion order, each series record followed by
 // that series' chunks records; its chunks are in ascending timestamp order,

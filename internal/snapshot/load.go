@@ -44,6 +44,7 @@ type loader struct {
 	chunks [][]byte
 
 	series, nchunks, points int
+	lastID                  uint64 // from the end record, if it has one
 }
 
 // Load reads the snapshot at path and calls fn for each series, in file
@@ -67,7 +68,7 @@ func Load(path string, fn LoadFunc) (Info, error) {
 	if err := l.records(fn); err != nil {
 		return Info{}, err
 	}
-	return Info{Path: path, Segment: seg, Series: l.series, Chunks: l.nchunks, Points: l.points, Bytes: l.size}, nil
+	return Info{Path: path, Segment: seg, Series: l.series, Chunks: l.nchunks, Points: l.points, Bytes: l.size, LastID: l.lastID}, nil
 }
 
 // corrupt returns the error for damage at off.
@@ -224,6 +225,13 @@ func (l *loader) end(start int64, payload []byte) error {
 	}
 	if counts != [3]uint64{uint64(l.series), uint64(l.nchunks), uint64(l.points)} {
 		return l.corrupt(start, "end record says %v series, chunks, points; the file has %d, %d, %d", counts, l.series, l.nchunks, l.points)
+	}
+	if len(payload) > 0 {
+		v, n := binary.Uvarint(payload)
+		if n != len(payload) {
+			return l.corrupt(start, "malformed last series id in the end record")
+		}
+		l.lastID = v
 	}
 	sum := l.sum
 	trailer, err := l.read(4)

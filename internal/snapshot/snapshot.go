@@ -38,6 +38,10 @@ type Info struct {
 	Chunks  int
 	Points  int
 	Bytes   int64
+	// LastID is the highest series id the engine had given when the
+	// snapshot was written (Writer.SetLastID), deleted series included;
+	// 0 in a snapshot that does not say.
+	LastID uint64
 }
 
 // Name is the file name of the snapshot that covers the log before segment

@@ -252,3 +252,22 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestLastIDRoundTrip(t *testing.T) {
+	for _, last := range []uint64{0, 3, 1 << 40} {
+		dir := t.TempDir()
+		w, err := Create(dir, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.SetLastID(last)
+		info, err := w.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Verify(info.Path)
+		if err != nil || got.LastID != last || info.LastID != last {
+			t.Fatalf("last id %d: Commit %d, Verify %d, %v", last, info.LastID, got.LastID, err)
+		}
+	}
+}

@@ -30,7 +30,13 @@ type Writer struct {
 	series int
 	chunks int
 	points int
+	lastID uint64
 }
+
+// SetLastID records id, the highest series id given so far, in the end
+// record, so that the series ids a restart gives out follow it even when
+// the series that had it was deleted.
+func (w *Writer) SetLastID(id uint64) { w.lastID = id }
 
 // Create starts the snapshot of dir that covers the log before seg.
 func Create(dir string, seg uint64) (*Writer, error) {
@@ -100,6 +106,9 @@ func (w *Writer) Commit() (Info, error) {
 	w.buf = binary.AppendUvarint(w.buf, uint64(w.series))
 	w.buf = binary.AppendUvarint(w.buf, uint64(w.chunks))
 	w.buf = binary.AppendUvarint(w.buf, uint64(w.points))
+	if w.lastID > 0 {
+		w.buf = binary.AppendUvarint(w.buf, w.lastID)
+	}
 	wal.FinishFrame(w.buf, start)
 	err := w.write(w.buf)
 	if err == nil {
@@ -112,7 +121,7 @@ func (w *Writer) Commit() (Info, error) {
 		w.Abort()
 		return Info{}, err
 	}
-	return Info{Path: w.path, Segment: w.seg, Series: w.series, Chunks: w.chunks, Points: w.points, Bytes: w.size}, nil
+	return Info{Path: w.path, Segment: w.seg, Series: w.series, Chunks: w.chunks, Points: w.points, Bytes: w.size, LastID: w.lastID}, nil
 }
 
 // finish flushes, fsyncs and closes the temporary file, then renames it.

@@ -30,7 +30,7 @@ func NewMemoryWith(l Limits) *Memory {
 
 // checkSeries refuses a new series past MaxSeries. m.orderMu must be held.
 func (m *Memory) checkSeries() error {
-	if n := m.limits.MaxSeries; n > 0 && len(m.order) >= n {
+	if n := m.limits.MaxSeries; n > 0 && len(m.order)-int(m.unlinked.Load()) >= n {
 		return fmt.Errorf("%w: series limit of %d reached", ErrLimit, n)
 	}
 	return nil

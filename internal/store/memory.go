@@ -31,6 +31,8 @@ type Memory struct {
 	orderMu sync.RWMutex
 	order   []*series // every series, in creation (= ID) order
 	lastID  uint64    // the ID of the newest series
+	// unlinked counts deleted series still in order (see Unlink).
+	unlinked atomic.Int64
 
 	scratch scratchList
 
@@ -127,18 +129,26 @@ func (m *Memory) Put(key []byte, p Point) error {
 	}
 	reserved := m.reservePoint()
 	sh := m.shardOf(key)
-	s := m.lookup(sh, key)
-	if s == nil && !reserved {
-		return m.errPointLimit()
-	}
-	if s == nil {
-		var err error
-		if s, err = m.seriesFor(sh, key); err != nil {
-			m.releasePoint()
-			return err
+	var added int
+	var err error
+	for {
+		s := m.lookup(sh, key)
+		if s == nil && !reserved {
+			return m.errPointLimit()
 		}
+		if s == nil {
+			if s, err = m.seriesFor(sh, key); err != nil {
+				m.releasePoint()
+				return err
+			}
+		}
+		added, err = m.putInto(s, p, reserved)
+		if err != errUnlinked {
+			break
+		}
+		// Deleted between the lookup and the lock: the put comes after
+		// the delete, so it goes into a new series.
 	}
-	added, err := m.putInto(s, p, reserved)
 	if reserved && added == 0 {
 		m.releasePoint()
 	}
@@ -155,6 +165,9 @@ func (m *Memory) putInto(s *series, p Point, reserved bool) (int, error) {
 	defer sp.release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.gone {
+		return 0, errUnlinked
+	}
 	if !reserved {
 		if err := m.settle(s, sp.get()); err != nil {
 			return 0, err
@@ -208,6 +221,9 @@ func (m *Memory) All(fn VisitFunc) error {
 // series returns the series that exist now, in creation order. The slice
 // is shared: callers must not change it.
 func (m *Memory) series() []*series {
+	if m.unlinked.Load() > 0 {
+		m.compact()
+	}
 	m.orderMu.RLock()
 	defer m.orderMu.RUnlock()
 	return m.order[:len(m.order):len(m.order)]

@@ -25,6 +25,7 @@
 //	                            zigzag varint timestamp minus the previous
 //	                            point's in this record (the first: minus 0),
 //	                            8-byte little-endian float64 bits }
+//	type 3 (delete): uvarint series id: the series is deleted (a tombstone)
 //
 // A series record is logged once per series, before its first point, with
 // ids 1, 2, 3, ... in first-put order. Points records are at most 32 KiB
@@ -34,10 +35,13 @@
 //
 // # Recovery
 //
-// Only the last record of the last segment can be torn by a crash. Replay
-// treats a damaged frame as a torn tail when no valid frame follows it in
-// that segment: it truncates the file there, fsyncs it and logs the bytes
-// dropped. A damaged frame anywhere else, or one followed by a valid frame,
-// is a *CorruptionError naming the file and offset, and recovery stops
-// rather than discard the good records after it. See docs/wal-format.md.
+// Only the last record of the last segment can be torn by a crash, and a
+// torn write has one of two shapes (Torn): a final frame whose length runs
+// past the end of the file, with no valid frame inside what it claims, or
+// an all-zero tail. Replay truncates those, fsyncs the file, logs and
+// counts the bytes dropped. Any other damage, a complete frame with a bad
+// checksum included (even the very last one: under --fsync=always it was
+// acknowledged), is a *CorruptionError naming the file and offset, and a
+// gap in the numbering a *MissingSegmentError; recovery stops rather than
+// discard what it holds. See docs/wal-format.md.
 package wal

@@ -23,8 +23,9 @@ const MaxBodySize = 1 << 28
 // CorruptionError when they are not a torn tail.
 var (
 	ErrShortFrame = errors.New("frame extends past the end of the file")
-	ErrChecksum   = errors.New("checksum mismatch")
+	ErrChecksum   = errors.New("checksum mismatch in a complete record")
 	ErrZeroLength = errors.New("zero-length frame")
+	ErrBadLength  = errors.New("frame length larger than any record metricsd writes")
 	ErrBadRecord  = errors.New("malformed record")
 )
 
@@ -71,8 +72,10 @@ func NextFrame(buf []byte, off int) (body []byte, next int, err error) {
 	switch {
 	case n == 0:
 		return nil, off, ErrZeroLength
-	case n > MaxBodySize || int64(n) > int64(len(buf)-off-HeaderSize):
+	case int64(n) > int64(len(buf)-off-HeaderSize):
 		return nil, off, ErrShortFrame
+	case n > MaxBodySize:
+		return nil, off, ErrBadLength
 	}
 	body = buf[off+HeaderSize : off+HeaderSize+int(n)]
 	if crc32.Checksum(body, castagnoli) != sum {
@@ -85,14 +88,4 @@ func NextFrame(buf []byte, off int) (body []byte, next int, err error) {
 // and a known record type starts anywhere in buf after off. A damaged frame
 // followed by such a frame is corruption in the middle of the log; one
 // followed by nothing valid is a torn tail.
-func validFrameAfter(buf []byte, off int, known func(typ byte) bool) bool {
-	for q := off + 1; q+HeaderSize < len(buf); q++ {
-		if !known(buf[q+HeaderSize]) {
-			continue
-		}
-		if _, _, err := NextFrame(buf, q); err == nil {
-			return true
-		}
-	}
-	return false
-}
+func validFrameAfter(buf []byte, off int) bool { return NextValidFrame(buf, off) >= 0 }

@@ -53,6 +53,7 @@ func FuzzPointsRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		DecodePoints(data, func(uint64, int64, float64) error { return nil })
 		DecodeSeries(data)
+		DecodeDelete(data)
 		var want []point
 		b := NewBatch(0, 64)
 		for len(data) >= 24 {

@@ -15,10 +15,14 @@ const (
 	// timestamp delta from the previous point of the record (the first from
 	// 0), 8-byte little-endian IEEE 754 value bits).
 	TypePoints byte = 2
+	// TypeDelete deletes a series (a tombstone, issue #11.2): uvarint id.
+	// Replay forgets the series, points and all; a later series record
+	// for the same key starts a new series under a new id.
+	TypeDelete byte = 3
 )
 
 // knownType reports whether typ is a record type of the log.
-func knownType(typ byte) bool { return typ == TypeSeries || typ == TypePoints }
+func knownType(typ byte) bool { return typ == TypeSeries || typ == TypePoints || typ == TypeDelete }
 
 // DefaultMaxPointsBody bounds a points record's body unless the log's
 // segments are so small that a quarter of one is less.
@@ -69,6 +73,15 @@ func (b *Batch) AddSeries(id uint64, key []byte) {
 	b.buf, start = BeginFrame(b.buf, TypeSeries)
 	b.buf = binary.AppendUvarint(b.buf, id)
 	b.buf = append(b.buf, key...)
+	FinishFrame(b.buf, start)
+}
+
+// AddDelete appends the tombstone of series id.
+func (b *Batch) AddDelete(id uint64) {
+	b.closePoints()
+	var start int
+	b.buf, start = BeginFrame(b.buf, TypeDelete)
+	b.buf = binary.AppendUvarint(b.buf, id)
 	FinishFrame(b.buf, start)
 }
 
@@ -148,4 +161,13 @@ func DecodePoints(payload []byte, fn func(id uint64, ts int64, v float64) error)
 		}
 	}
 	return nil
+}
+
+// DecodeDelete decodes the payload of a TypeDelete record.
+func DecodeDelete(payload []byte) (id uint64, err error) {
+	id, n := binary.Uvarint(payload)
+	if n <= 0 || n != len(payload) {
+		return 0, fmt.Errorf("%w: delete record", ErrBadRecord)
+	}
+	return id, nil
 }

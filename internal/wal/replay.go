@@ -19,8 +19,9 @@ type ReplayFunc func(typ byte, payload []byte) error
 
 // Replay reads the segments from index from on, in order, and calls fn for
 // each record; segments before from are skipped (a snapshot covers them).
-// A torn tail of the last segment (a damaged last record with nothing valid
-// after it) is truncated, logged and fsynced; any other damage is a
+// A torn tail of the last segment (see Torn: an incomplete last frame or
+// an all-zero tail) is truncated, logged, counted and fsynced; any other
+// damage, a bad checksum in the very last frame included, is a
 // *CorruptionError, and a gap in the numbering wraps ErrMissingSegment.
 // Afterwards the log appends to its last segment, or to a new segment from
 // when there is none.
@@ -33,7 +34,7 @@ func (l *Log) Replay(from uint64, fn ReplayFunc) error {
 	for len(segs) > 0 && segs[0] < from {
 		segs = segs[1:] // covered by a snapshot; RemoveBefore deletes them
 	}
-	if err := checkContiguous(segs, from); err != nil {
+	if err := checkContiguous(l.dir, segs, from); err != nil {
 		return err
 	}
 	if len(segs) == 0 {
@@ -54,14 +55,39 @@ func (l *Log) Replay(from uint64, fn ReplayFunc) error {
 	return l.openForAppend(segs[len(segs)-1], size)
 }
 
-// checkContiguous verifies that segs run from first without a gap.
-func checkContiguous(segs []uint64, first uint64) error {
+// MissingSegmentError says which segment of the log is not on disk: the
+// log must run without a gap from the segment replay starts at to the
+// last one. It wraps ErrMissingSegment.
+type MissingSegmentError struct {
+	Path string // the missing segment's path
+	// Next is the segment found where Path was expected; HasNext is false
+	// when no segment at all is at or after the expected one.
+	Next    uint64
+	HasNext bool
+}
+
+func (e *MissingSegmentError) Error() string {
+	if !e.HasNext {
+		return fmt.Sprintf("%v: %s is not on disk, and no later segment is", ErrMissingSegment, e.Path)
+	}
+	return fmt.Sprintf("%v: %s is not on disk (the next segment there is %s)", ErrMissingSegment, e.Path, SegmentName(e.Next))
+}
+
+func (e *MissingSegmentError) Unwrap() error { return ErrMissingSegment }
+
+// checkContiguous verifies that segs, the segments of dir, run from first
+// without a gap. When first is not 0 a snapshot covers the log before it,
+// and segment first must exist: the cut that a snapshot follows creates it.
+func checkContiguous(dir string, segs []uint64, first uint64) error {
 	want := first
 	for _, s := range segs {
 		if s != want {
-			return fmt.Errorf("%w: expected %s, found %s next", ErrMissingSegment, SegmentName(want), SegmentName(s))
+			return &MissingSegmentError{Path: segmentPath(dir, want), Next: s, HasNext: true}
 		}
 		want++
+	}
+	if len(segs) == 0 && first > 0 {
+		return &MissingSegmentError{Path: segmentPath(dir, first)}
 	}
 	return nil
 }
@@ -98,7 +124,7 @@ func (l *Log) replaySegment(seg uint64, buf []byte, last bool, fn ReplayFunc) (i
 	for off < len(buf) {
 		body, next, err := NextFrame(buf, off)
 		if err != nil {
-			if last && !validFrameAfter(buf, off, knownType) {
+			if last && Torn(buf, off, err) {
 				return int64(off), l.truncateTorn(path, off, len(buf)-off)
 			}
 			return 0, &CorruptionError{File: path, Offset: int64(off), Err: err}
@@ -131,6 +157,8 @@ func (l *Log) truncateTorn(path string, off, dropped int) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("wal: fsync %s after truncating its torn tail: %w", path, err)
 	}
+	l.m.tornRepairs.Inc()
+	l.m.tornBytes.Add(float64(dropped))
 	l.log.Warn("wal: truncated a torn tail (a write cut short by a crash)", "file", path, "offset", off, "bytes_dropped", dropped)
 	return nil
 }

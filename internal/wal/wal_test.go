@@ -230,7 +230,8 @@ func TestTornTailGarbage(t *testing.T) {
 	}{
 		{"zeros after a crash extended the file", make([]byte, 4096)},
 		{"a header only", []byte{9, 0, 0, 0, 1, 2, 3, 4}},
-		{"random bytes", []byte("\x17\x00\x00\x00garbage that is not a frame")},
+		{"a frame whose length runs past the end", []byte("\x40\x00\x00\x00garbage that is not a frame")},
+		{"half a header", []byte{9, 0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
