@@ -106,10 +106,16 @@ func (s *Server) recover(ctx context.Context) error {
 		return errors.Join(err, s.closeStorage())
 	}
 	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
-	if err := s.engine.Start(ctx); err != nil {
+	err := s.engine.Start(ctx)
+	if err != nil {
+		err = fmt.Errorf("metricsd: %w", err)
+	} else {
+		err = s.side.openEvents() // kept with the data, loaded once it is recovered
+	}
+	if err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownGrace())
 		defer cancel()
-		return errors.Join(fmt.Errorf("metricsd: %w", err), s.side.shutdown(sctx), s.closeStorage())
+		return errors.Join(err, s.side.shutdown(sctx), s.closeStorage())
 	}
 	return nil
 }
