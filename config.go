@@ -11,6 +11,7 @@ import (
 	"metricsd/internal/durable"
 	"metricsd/internal/graphiteweb"
 	"metricsd/internal/store"
+	"metricsd/internal/wal"
 )
 
 // Config is everything a Server can be told. The command fills it from
@@ -44,11 +45,20 @@ type Config struct {
 	// MaxPoints bounds the points stored, likewise; replacing a stored
 	// point is allowed at the bound. 0: no bound.
 	MaxPoints int64
-	// Retention keeps the points no older than the newest timestamp stored
-	// minus Retention: older puts are refused and expired points dropped
-	// in the background. Timestamps are seconds, so it is whole seconds.
-	// 0: keep everything.
+	// Retention keeps the points no older than the wall clock minus
+	// Retention: older puts are refused and expired points dropped in the
+	// background. It is measured against the clock, never against a
+	// timestamp a client sent. Timestamps are seconds, so it is whole
+	// seconds. 0: keep everything.
 	Retention time.Duration
+	// MaxFuture refuses puts (and Graphite lines) whose timestamp is more
+	// than this ahead of the wall clock, such as a sender of milliseconds.
+	// Whole seconds. 0, the default: no bound, as the course's server has
+	// none.
+	MaxFuture time.Duration
+	// MaxKeyLength bounds a new key's bytes; a put that would create a
+	// longer key is refused. Default DefaultMaxKeyLength; 0: no bound.
+	MaxKeyLength int
 
 	// TLSCertFile and TLSKeyFile, both set, serve the protocol over TLS.
 	TLSCertFile, TLSKeyFile string
@@ -68,12 +78,9 @@ type Config struct {
 	// second server. Empty keeps everything in memory only, as the course's
 	// server and RunServer do. metricsd serve sets DefaultDataDir.
 	DataDir string
-	// Fsync is the promise of an acknowledged put with a DataDir: "always"
-	// (on disk before the answer; concurrent puts share fsyncs),
-	// "interval" (fsync at least every FsyncInterval; a machine crash loses
-	// at most that interval) or "never" (left to the OS). Empty means
-	// "interval".
-	Fsync string
+	// Fsync is the promise of an acknowledged put with a DataDir (see
+	// FsyncMode). The zero value is FsyncInterval.
+	Fsync FsyncMode
 	// FsyncInterval bounds the time between fsyncs under "interval"
 	// (default and 0: one second).
 	FsyncInterval time.Duration
@@ -127,6 +134,51 @@ type Config struct {
 	// HTTP API, /healthz and /readyz included. Empty: plain HTTP, no
 	// authentication.
 	WebConfigFile string
+
+	// openSegment, if set, opens the log's segment files: tests hold or
+	// fail them to watch a recovery or a disk failure end to end.
+	openSegment wal.OpenFileFunc
+}
+
+// FsyncMode is what an acknowledged put promises with a DataDir. It is a
+// flag.Value ("always", "interval", "never").
+type FsyncMode uint8
+
+// The fsync modes (docs/operations.md has the promise table).
+const (
+	// FsyncInterval, the default: the record is written to the operating
+	// system before the ok, and fsynced at least every FsyncInterval: a
+	// crash of the process loses nothing acknowledged, a crash of the
+	// machine at most the last interval.
+	FsyncInterval FsyncMode = iota
+	// FsyncAlways: the record is written and fsynced before the ok;
+	// concurrent and pipelined puts share one fsync (group commit).
+	FsyncAlways
+	// FsyncNever: the record is written to the operating system before the
+	// ok; flushing it to disk is left to the OS (and done when a log
+	// segment is full and at shutdown).
+	FsyncNever
+)
+
+var fsyncNames = [...]string{FsyncInterval: "interval", FsyncAlways: "always", FsyncNever: "never"}
+
+// String is the mode's name, as --fsync takes it.
+func (m FsyncMode) String() string {
+	if int(m) < len(fsyncNames) {
+		return fsyncNames[m]
+	}
+	return fmt.Sprintf("FsyncMode(%d)", m)
+}
+
+// Set implements flag.Value: it parses "always", "interval" or "never".
+func (m *FsyncMode) Set(s string) error {
+	for i, name := range fsyncNames {
+		if s == name {
+			*m = FsyncMode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("fsync mode %q: want always, interval or never", s)
 }
 
 // Defaults of Config.
@@ -136,10 +188,12 @@ const (
 	DefaultMaxConns      = 10_000
 	DefaultReadTimeout   = 60 * time.Second
 	DefaultWriteTimeout  = 30 * time.Second
+	// DefaultMaxKeyLength bounds keys (the course's server has no bound).
+	DefaultMaxKeyLength = 4096
 	// DefaultDataDir is metricsd serve's data directory; the Go API's
 	// default is memory only.
 	DefaultDataDir = "./metricsd-data"
-	DefaultFsync   = "interval"
+	DefaultFsync   = FsyncInterval
 	// DefaultHTTPAddr is metricsd serve's HTTP API address; the Go API
 	// serves no HTTP unless asked.
 	DefaultHTTPAddr = "127.0.0.1:8889"
@@ -156,6 +210,7 @@ func DefaultConfig() Config {
 		MaxConns:      DefaultMaxConns,
 		ReadTimeout:   DefaultReadTimeout,
 		WriteTimeout:  DefaultWriteTimeout,
+		MaxKeyLength:  DefaultMaxKeyLength,
 
 		Fsync:            DefaultFsync,
 		FsyncInterval:    durable.DefaultFsyncInterval,
@@ -174,11 +229,14 @@ func (c Config) validate() error {
 	if c.ReadTimeout < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 {
 		return errors.New("metricsd: timeouts must not be negative")
 	}
-	if c.MaxSeries < 0 || c.MaxPoints < 0 || c.Retention < 0 {
-		return errors.New("metricsd: max series, max points and retention must not be negative")
+	if c.MaxSeries < 0 || c.MaxPoints < 0 || c.Retention < 0 || c.MaxFuture < 0 || c.MaxKeyLength < 0 {
+		return errors.New("metricsd: max series, max points, retention, max future and max key length must not be negative")
 	}
 	if c.Retention > 0 && c.Retention < time.Second {
 		return fmt.Errorf("metricsd: retention %v is shorter than the timestamps' one-second resolution", c.Retention)
+	}
+	if c.MaxFuture > 0 && c.MaxFuture < time.Second {
+		return fmt.Errorf("metricsd: max future %v is shorter than the timestamps' one-second resolution", c.MaxFuture)
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("metricsd: TLS needs both a certificate and a key file")
@@ -189,8 +247,11 @@ func (c Config) validate() error {
 	if err := c.validateGraphiteTLS(); err != nil {
 		return err
 	}
-	if _, err := c.durableConfig(nil); err != nil {
-		return err
+	if c.Fsync > FsyncNever {
+		return fmt.Errorf("metricsd: unknown fsync mode %d", c.Fsync)
+	}
+	if c.FsyncInterval < 0 {
+		return fmt.Errorf("metricsd: fsync interval %v must not be negative", c.FsyncInterval)
 	}
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
@@ -242,35 +303,29 @@ func (c Config) shutdownGrace() time.Duration {
 	return c.ShutdownGrace
 }
 
-// durableConfig is the durable engine's configuration for c.
-func (c Config) durableConfig(log *slog.Logger) (durable.Config, error) {
-	mode := durable.FsyncInterval
-	if c.Fsync != "" {
-		m, err := durable.ParseFsyncMode(c.Fsync)
-		if err != nil {
-			return durable.Config{}, fmt.Errorf("metricsd: %w", err)
-		}
-		mode = m
-	}
-	if c.FsyncInterval < 0 {
-		return durable.Config{}, fmt.Errorf("metricsd: fsync interval %v must not be negative", c.FsyncInterval)
-	}
+// durableConfig is the durable engine's configuration for c, which
+// validate has checked.
+func (c Config) durableConfig(log *slog.Logger) durable.Config {
+	modes := [...]durable.FsyncMode{FsyncInterval: durable.FsyncInterval, FsyncAlways: durable.FsyncAlways, FsyncNever: durable.FsyncNever}
 	return durable.Config{
 		Dir:              c.DataDir,
-		Fsync:            mode,
+		Fsync:            modes[c.Fsync],
 		FsyncInterval:    c.FsyncInterval,
 		SnapshotInterval: c.SnapshotInterval,
 		Logger:           log,
 		Limits:           c.limits(),
-	}, nil
+		OpenFile:         c.openSegment,
+	}
 }
 
 // limits are the store's bounds for c.
 func (c Config) limits() store.Limits {
 	return store.Limits{
-		MaxSeries: c.MaxSeries,
-		MaxPoints: c.MaxPoints,
-		Retention: int64(c.Retention / time.Second),
+		MaxSeries:    c.MaxSeries,
+		MaxPoints:    c.MaxPoints,
+		Retention:    int64(c.Retention / time.Second),
+		MaxFuture:    int64(c.MaxFuture / time.Second),
+		MaxKeyLength: c.MaxKeyLength,
 	}
 }
 

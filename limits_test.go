@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"metricsd/internal/store"
 	"metricsd/internal/testnet"
+	"metricsd/internal/wal"
 )
 
 // serveFor runs a server with cfg on 127.0.0.1:0 until the test ends and
@@ -93,75 +95,176 @@ func TestRetentionOverTheProtocol(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Retention = 100 * time.Second
 	s := dialSession(t, serveFor(t, cfg))
-	for _, req := range []string{"put k 1 1000", "put k 2 1050", "put old 1 0"} {
+	now := time.Now().Unix()
+	at := func(format string, ts int64) string { return fmt.Sprintf(format, ts) }
+	for _, req := range []string{at("put k 1 %d", now-98), at("put k 2 %d", now-50), at("put old 1 %d", now-200)} {
 		s.ask(req)
 	}
-	if got := s.ask("put k 3 2000"); got != "ok\n\n" {
+	if got := s.ask(at("put k 3 %d", now)); got != "ok\n\n" {
 		t.Fatalf("a new point answered %q", got)
 	}
-	if got := s.ask("put k 4 1899"); !strings.HasPrefix(got, "error\nstore limit reached: timestamp 1899 is older than the retention window") {
+	if got := s.ask(at("put k 4 %d", now-150)); !strings.HasPrefix(got, "error\nstore limit reached: timestamp "+strconv.FormatInt(now-150, 10)+" is older than the retention window") {
 		t.Fatalf("a put older than the window answered %q", got)
 	}
-	// The background pass drops what fell out of the window.
+	// The background pass drops what falls out of the window as the clock
+	// moves: the point at now-98 within a few seconds.
+	want := at("ok\nk 2.0 %d\n", now-50) + at("k 3.0 %d\n\n", now)
 	deadline := time.Now().Add(testTimeout)
-	for s.ask("get *") != "ok\nk 3.0 2000\n\n" {
+	for s.ask("get *") != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("expired points still served: %q", s.ask("get *"))
+			t.Fatalf("expired points still served: %q, want %q", s.ask("get *"), want)
 		}
 		time.Sleep(50 * time.Millisecond) // poll interval
 	}
 }
 
-func TestRetentionSurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.DataDir = dir
-	cfg.Fsync = "always"
-	// First without retention: the log holds old and new points.
-	func() {
-		srv, err := NewServer(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Shutdown(context.Background())
-		for _, ts := range []int64{10, 20, 500} {
-			if err := srv.store.Put([]byte("k"), pointAt(ts)); err != nil {
-				t.Fatal(err)
+// TestFutureTimestampsThroughBothPorts is issue #11.1: under --retention a
+// far-future put (or a sender of milliseconds) no longer expires the real
+// data, and --max-future refuses it on the protocol port with an error and
+// on the Graphite port with a counted drop.
+func TestFutureTimestampsThroughBothPorts(t *testing.T) {
+	for _, maxFuture := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("max-future=%v", maxFuture), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.HTTPAddr, cfg.GraphiteAddr = "127.0.0.1:0", "127.0.0.1:0"
+			cfg.Retention = 30 * 24 * time.Hour
+			cfg.MaxFuture = maxFuture
+			e := startEcoServerWith(t, cfg)
+			s := dialSession(t, e.proto)
+			now := time.Now().Unix()
+			evil := []string{"put evil 1 99999999999", fmt.Sprintf("put millis 1 %d", now*1000)}
+			for _, req := range evil {
+				got := s.ask(req)
+				switch {
+				case maxFuture == 0 && got != "ok\n\n":
+					t.Fatalf("%q answered %q without --max-future", req, got)
+				case maxFuture > 0 && !strings.HasPrefix(got, "error\nstore limit reached: timestamp too far in the future: "):
+					t.Fatalf("%q answered %q, want the future refusal", req, got)
+				}
 			}
+			if got := s.ask(fmt.Sprintf("put real 1 %d", now)); got != "ok\n\n" {
+				t.Fatalf("a put at the clock after a far-future one answered %q", got)
+			}
+			e.sendGraphite(t, fmt.Sprintf("g.evil 1 99999999999\ng.millis 1 %d\ng.real 2 %d\n", now*1000, now))
+			want := fmt.Sprintf("ok\ng.real 2.0 %d\n\n", now)
+			deadline := time.Now().Add(testTimeout)
+			for s.ask("get g.real") != want {
+				if time.Now().After(deadline) {
+					t.Fatalf("Graphite line at the clock not stored: %q", s.ask("get g.real"))
+				}
+				time.Sleep(5 * time.Millisecond) // poll interval
+			}
+			wantDropped := 0.0
+			if maxFuture > 0 {
+				wantDropped = 2
+			}
+			deadline = time.Now().Add(testTimeout)
+			for sample(e.scrape(t), "metricsd_graphite_lines_dropped_total", "reason", "future") != wantDropped {
+				if time.Now().After(deadline) {
+					t.Fatalf("dropped{future} = %v, want %v", sample(e.scrape(t), "metricsd_graphite_lines_dropped_total", "reason", "future"), wantDropped)
+				}
+				time.Sleep(5 * time.Millisecond) // poll interval
+			}
+			if got := s.ask("get real"); got != fmt.Sprintf("ok\nreal 1.0 %d\n\n", now) {
+				t.Fatalf("get real = %q", got)
+			}
+		})
+	}
+}
+
+func TestMaxKeyLength(t *testing.T) {
+	cfg := DefaultConfig()
+	s := dialSession(t, serveFor(t, cfg))
+	long := strings.Repeat("k", DefaultMaxKeyLength+1)
+	if got := s.ask("put " + long + " 1 1"); got != fmt.Sprintf("error\nstore limit reached: key of %d bytes is longer than the limit of %d\n\n", len(long), DefaultMaxKeyLength) {
+		t.Fatalf("a key past the default limit answered %q", got)
+	}
+	if got := s.ask("put " + long[1:] + " 1 1"); got != "ok\n\n" {
+		t.Fatalf("a key at the limit answered %q", got)
+	}
+}
+
+func TestRetentionSurvivesRestart(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.Fsync = FsyncAlways
+	now := time.Now().Unix()
+	// First without retention: the log holds old and new points.
+	first, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dialSession(t, testnet.Serve(t, first, nil))
+	for _, ts := range []int64{now - 1000, now - 500, now} {
+		if got := s.ask(fmt.Sprintf("put k 1 %d", ts)); got != "ok\n\n" {
+			t.Fatalf("put answered %q", got)
 		}
-	}()
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// Restarted with a window, the expired points are gone before the
 	// first request.
 	cfg.Retention = 100 * time.Second
-	s := dialSession(t, serveFor(t, cfg))
-	if got := s.ask("get k"); got != "ok\nk 1.0 500\n\n" {
+	s = dialSession(t, serveFor(t, cfg))
+	if got := s.ask("get k"); got != fmt.Sprintf("ok\nk 1.0 %d\n\n", now) {
 		t.Fatalf("after a restart with retention, get k = %q", got)
 	}
 }
 
-func pointAt(ts int64) store.Point { return store.Point{Timestamp: ts, Value: 1} }
-
-func TestHTTPUpBeforeServeWithDataDir(t *testing.T) {
+// TestReadinessDuringRecovery: NewServer touches nothing; the first Serve
+// brings the HTTP API up before it recovers, /readyz answers 503 with the
+// recovery's progress while the log replays, then 200 once the storage is
+// ready, and only then are puts answered (issue #10.5).
+func TestReadinessDuringRecovery(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
+	cfg.Fsync = FsyncNever
+	first, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dialSession(t, testnet.Serve(t, first, nil))
+	for _, req := range []string{"put a 1 1", "put a 2 2", "put b 3 3"} {
+		if got := s.ask(req); got != "ok\n\n" {
+			t.Fatalf("%q answered %q", req, got)
+		}
+	}
+	if err := first.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	gate := make(chan struct{})
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.openSegment = func(name string, flag int, perm os.FileMode) (wal.File, error) {
+		<-gate // recovery opens the last segment for appending at its end
+		return wal.OpenOS(name, flag, perm)
+	}
 	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
-	if srv.HTTPAddr() == nil {
-		t.Fatal("the HTTP API is not up after recovery and before Serve")
+	if srv.HTTPAddr() != nil {
+		t.Fatal("NewServer bound the HTTP API")
 	}
+	addr := testnet.Serve(t, srv, nil)
+	testnet.WaitFor(t, "the HTTP API", func() bool { return srv.HTTPAddr() != nil })
 	c := &http.Client{Timeout: testTimeout}
-	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusOK} {
-		resp, err := c.Get("http://" + srv.HTTPAddr().String() + path)
+	readyz := func() (int, string) {
+		resp, err := c.Get("http://" + srv.HTTPAddr().String() + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%s = %d, want %d", path, resp.StatusCode, want)
-		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := readyz(); code != http.StatusServiceUnavailable || body != "not ready: durable: not ready: recovering, 3 points loaded\n" {
+		t.Fatalf("/readyz during recovery = %d %q", code, body)
+	}
+	close(gate)
+	testnet.WaitFor(t, "/readyz to turn 200", func() bool { code, _ := readyz(); return code == http.StatusOK })
+	if got := dialSession(t, addr).ask("get *"); got != "ok\na 1.0 1\na 2.0 2\nb 3.0 3\n\n" {
+		t.Fatalf("after recovery get * = %q", got)
 	}
 }

@@ -28,28 +28,28 @@ import (
 // Server is a metricsd server: its storage, its protocol listener and,
 // when configured, its HTTP API and Graphite listeners.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	store  store.Storage
-	engine *durable.Engine // nil when the store is memory only
-	proto  *server.Server
-	side   *side // the HTTP API and Graphite listeners
-	retain *retainer
+	cfg   Config
+	log   *slog.Logger
+	store store.Engine // in memory, or durable with a DataDir
+	proto *server.Server
+	side  *side // the HTTP API and Graphite listeners
+
+	// start is the first Serve's start-up (see startUp), done once; a
+	// Shutdown before it marks it done instead, and one during it cancels
+	// it through stop and waits for it.
+	start    sync.Once
+	startErr error
+	stop     context.Context
+	cancel   context.CancelFunc
 
 	mu   sync.Mutex
 	addr net.Addr
 }
 
-// NewServer checks cfg and builds a Server that is not yet listening. With
-// a DataDir it first recovers the directory (see NewServerContext).
+// NewServer checks cfg and builds a Server. It does no I/O: it neither
+// listens nor reads the data directory; Serve and Run do, in order (see
+// Serve).
 func NewServer(cfg Config) (*Server, error) {
-	return NewServerContext(context.Background(), cfg)
-}
-
-// NewServerContext is NewServer whose recovery of cfg.DataDir, which can
-// take a while for a large log, stops when ctx ends (a signal during
-// startup).
-func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, engine, err := openStorage(cfg, log, reg)
+	st, err := newStorage(cfg, log, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -78,89 +78,94 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:       server.NewMetrics(reg),
 	})
 	if err != nil {
-		if engine != nil {
-			engine.Close()
-		}
 		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}
+	s := &Server{cfg: cfg, log: log, store: st, proto: proto}
+	s.stop, s.cancel = context.WithCancel(context.Background())
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
-		return nil, errors.Join(err, s.closeStorage())
-	}
-	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
-	s.retain = startRetainer(cfg.Retention, st, log)
 	return s, nil
 }
 
-// recover recovers the durable engine's directory, if there is one. The
-// HTTP API is up first, so that /healthz answers and /readyz says
-// "recovering, N points loaded" while a long log replays, instead of the
-// port being closed (which a liveness probe would take for a dead process).
-func (s *Server) recover(ctx context.Context) error {
-	if s.engine == nil {
-		return nil
-	}
-	if err := s.side.startHTTP(); err != nil {
-		return errors.Join(err, s.closeStorage())
-	}
-	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
-	err := s.engine.Start(ctx)
-	if err != nil {
-		err = fmt.Errorf("metricsd: %w", err)
-	} else {
-		err = s.side.openEvents() // kept with the data, loaded once it is recovered
-	}
-	if err != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownGrace())
-		defer cancel()
-		return errors.Join(err, s.side.shutdown(sctx), s.closeStorage())
-	}
-	return nil
+// NewServerContext is NewServer. Building does no I/O any more, so ctx is
+// not used: the context of Run stops a long recovery, and Shutdown stops
+// one under Serve.
+//
+// Deprecated: use NewServer.
+func NewServerContext(_ context.Context, cfg Config) (*Server, error) {
+	return NewServer(cfg)
 }
 
-// openStorage returns the in-memory store, or with a DataDir the durable
-// engine, not yet recovered (see recover).
-func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Storage, *durable.Engine, error) {
+// newStorage returns the in-memory engine, or with a DataDir the durable
+// engine; neither has touched the disk yet (see startUp).
+func newStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
 	if cfg.DataDir == "" {
-		return store.NewMemoryWith(cfg.limits()), nil, nil
+		return store.New(store.Config{Limits: cfg.limits(), Logger: log}), nil
 	}
-	dcfg, err := cfg.durableConfig(log)
-	if err != nil {
-		return nil, nil, err
-	}
+	dcfg := cfg.durableConfig(log)
 	dcfg.Registerer = reg
 	engine, err := durable.New(dcfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("metricsd: %w", err)
+		return nil, fmt.Errorf("metricsd: %w", err)
 	}
-	return engine, engine, nil
+	return engine, nil
+}
+
+// errServerClosed is the start-up's error when Shutdown came first.
+var errServerClosed = errors.New("metricsd: server closed")
+
+// startUp is what the first Serve does before it accepts a protocol
+// connection, in this order: the HTTP API is served first, with /readyz
+// answering 503 ("recovering, N points loaded") so that a liveness probe
+// sees a live process during a long recovery; then the storage starts (the
+// durable engine recovers its directory; ctx or Shutdown stops that); then
+// the Graphite listener is bound. Later calls return the first one's
+// error.
+func (s *Server) startUp(ctx context.Context) error {
+	s.start.Do(func() {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(s.stop, cancel)()
+		s.startErr = s.startSteps(ctx)
+	})
+	return s.startErr
+}
+
+func (s *Server) startSteps(ctx context.Context) error {
+	if err := s.side.startHTTP(); err != nil {
+		return err
+	}
+	if s.cfg.DataDir != "" {
+		s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync.String())
+	}
+	if err := s.store.Start(ctx); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
+	// The Graphite events are kept with the data: loaded once it is
+	// recovered.
+	if err := s.side.openEvents(); err != nil {
+		return err
+	}
+	return s.side.listen()
 }
 
 // Ready reports whether the server's storage takes puts: nil when it does
-// (always, in memory); with a DataDir, the durable engine's reason when
-// not (recovering, failed disk, closed). For a readiness endpoint.
-func (s *Server) Ready() error {
-	if s.engine == nil {
-		return nil
-	}
-	return s.engine.Ready()
-}
+// (always, in memory, once started); with a DataDir, the durable engine's
+// reason when not (recovering, failed disk, closed). For a readiness
+// endpoint.
+func (s *Server) Ready() error { return s.store.Ready() }
 
-// closeStorage stops the retention loop, closes the Graphite events (kept
-// with the data) and the durable engine, if any: it commits what is
-// pending, writes the final snapshot and releases the data directory.
+// closeStorage closes the storage: it stops the retention loop and, with
+// a DataDir, commits what is pending, writes the final snapshot and
+// releases the data directory; it also closes the Graphite events (kept
+// with the data). Shutdown is its one caller.
 func (s *Server) closeStorage() error {
-	s.retain.stop()
 	evErr := s.side.closeEvents()
 	if evErr != nil {
 		evErr = fmt.Errorf("metricsd: %w", evErr)
 	}
-	if s.engine == nil {
-		return evErr
-	}
-	if err := s.engine.Close(); err != nil {
+	if err := s.store.Close(); err != nil {
 		return errors.Join(evErr, fmt.Errorf("metricsd: %w", err))
 	}
 	return evErr
@@ -171,19 +176,39 @@ func (s *Server) closeStorage() error {
 func (s *Server) ListenAndServe() error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
+		return s.failed(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err))
 	}
 	return s.Serve(ln)
 }
 
+// failed shuts the server down after err, which ended Serve before it was
+// served, and returns err with whatever the shutdown reported.
+func (s *Server) failed(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownGrace())
+	defer cancel()
+	return errors.Join(err, s.Shutdown(ctx))
+}
+
 // Serve serves the protocol on ln until Shutdown, after which it returns
-// nil. It closes ln when it returns. The first Serve also binds and serves
-// HTTPAddr and GraphiteAddr when they are set; if one can't be bound, Serve
-// returns that error at once (and closes the storage).
+// nil. It closes ln when it returns. The first Serve starts the server
+// (see startUp: the HTTP API, then recovery, then the Graphite listener)
+// before it accepts on ln; if that fails, Serve shuts the server down and
+// returns the error.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.side.listen(); err != nil {
+	return s.serve(context.Background(), ln)
+}
+
+// serve is Serve, whose start-up (a recovery) ends with ctx.
+func (s *Server) serve(ctx context.Context, ln net.Listener) error {
+	if err := s.startUp(ctx); err != nil {
 		ln.Close()
-		return errors.Join(err, s.closeStorage())
+		switch {
+		case errors.Is(err, errServerClosed) || s.stop.Err() != nil:
+			return nil // Shutdown stopped the start-up and does the rest
+		case ctx.Err() != nil:
+			return s.failed(nil) // Run's context ended: an orderly stop
+		}
+		return s.failed(err)
 	}
 	s.mu.Lock()
 	s.addr = ln.Addr()
@@ -209,18 +234,19 @@ func (s *Server) warnIfExposed(addr net.Addr) {
 }
 
 // Run serves cfg.Addr until ctx ends, then shuts down gracefully within
-// cfg.ShutdownGrace. Connections still busy when the grace period ends (a
-// client that does not read its answers, a long /render) are dropped with
-// a warning, and Run returns nil: that is the orderly end a grace period
-// promises, not a failure (issue #11.8). A bind failure, or a failure to
-// close the storage, is returned.
+// cfg.ShutdownGrace. A bind failure is returned at once; so is a failed
+// recovery, and ctx ending during recovery stops it. Connections still
+// busy when the grace period ends (a client that does not read its
+// answers, a long /render) are dropped with a warning, and Run returns
+// nil: that is the orderly end a grace period promises, not a failure
+// (issue #11.8). A failure to close the storage is returned.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
-		return errors.Join(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err), s.closeStorage())
+		return s.failed(fmt.Errorf("metricsd: listen on %s: %w", s.cfg.Addr, err))
 	}
 	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
+	go func() { served <- s.serve(ctx, ln) }()
 	select {
 	case err := <-served:
 		return err
@@ -265,6 +291,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // else, such as a storage that failed to close.
 func (s *Server) shutdown(ctx context.Context) (dropped, err error) {
 	s.side.markStopping() // /readyz says so while sessions drain
+	// A start-up under way (a recovery) is cancelled and waited for; one
+	// that has not begun never will.
+	s.cancel()
+	s.start.Do(func() { s.startErr = errServerClosed })
 	var drain []error
 	if err := s.proto.Shutdown(ctx); err != nil {
 		drain = append(drain, fmt.Errorf("metricsd: %w", err))

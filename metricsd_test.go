@@ -191,3 +191,29 @@ func TestConfigValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestFsyncModeFlag(t *testing.T) {
+	tests := []struct {
+		in   string
+		mode FsyncMode
+		ok   bool
+	}{
+		{"always", FsyncAlways, true},
+		{"interval", FsyncInterval, true},
+		{"never", FsyncNever, true},
+		{"Always", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		var m FsyncMode
+		err := m.Set(tt.in)
+		if (err == nil) != tt.ok || m != tt.mode || (tt.ok && m.String() != tt.in) {
+			t.Errorf("Set(%q) = %v, %v", tt.in, m, err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Fsync = 9
+	if _, err := NewServer(cfg); err == nil {
+		t.Error("NewServer with an unknown fsync mode succeeded")
+	}
+}

@@ -109,7 +109,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"get", "a\tb"}, "invalid key"},
 		{[]string{"get", "--timeout", "soon", "k"}, "invalid value \"soon\" for flag -timeout"},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
-		{[]string{"serve", "--max-line-length", "0"}, "--max-line-length 0 must be at least 1"},
+		{[]string{"serve", "--max-line-length", "0"}, "metricsd serve: metricsd: max line length 0 must be at least 1"},
+		{[]string{"serve", "--pprof", "--http-addr", ""}, "pprof is served on the HTTP API, which has no address"},
 		{[]string{"serve", "--addr", ""}, "--addr must not be empty"},
 	}
 	for _, tt := range tests {

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// retentionValue is the --retention flag: a Go duration ("36h", "90m") or
+// retentionValue is the --retention and --max-future flags: a Go duration ("36h", "90m") or
 // whole days or weeks ("30d", "2w"), which is how retention is usually
 // said and which time.ParseDuration does not take.
 type retentionValue struct{ d *time.Duration }
@@ -40,14 +40,14 @@ func parseRetention(s string) (time.Duration, error) {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
 			v, err := strconv.ParseInt(n, 10, 64)
 			if err != nil || v < 0 || v > int64(1<<62)/int64(unit) {
-				return 0, fmt.Errorf("retention %q: want a whole number of %s", s, suffix)
+				return 0, fmt.Errorf("%q: want a whole number of %s", s, suffix)
 			}
 			return time.Duration(v) * unit, nil
 		}
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, fmt.Errorf("retention %q: want a duration such as 30d, 2w, 36h or 0", s)
+		return 0, fmt.Errorf("%q: want a duration such as 30d, 2w, 36h or 0", s)
 	}
 	return d, nil
 }

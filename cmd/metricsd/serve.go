@@ -44,7 +44,11 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 	fs.Int64Var(&cfg.MaxPoints, "max-points", cfg.MaxPoints,
 		"most points stored; a put adding one more is refused (0: no limit)")
 	fs.Var(retentionValue{&cfg.Retention}, "retention",
-		"keep points no older than the newest timestamp minus this `window`, e.g. 30d, 2w, 36h (0: forever)")
+		"keep points no older than the wall clock minus this `window`, e.g. 30d, 2w, 36h (0: forever)")
+	fs.Var(retentionValue{&cfg.MaxFuture}, "max-future",
+		"refuse puts and Graphite lines more than this `duration` ahead of the wall clock, e.g. 1h, 1d (0: no bound)")
+	fs.IntVar(&cfg.MaxKeyLength, "max-key-length", cfg.MaxKeyLength,
+		"longest key in `bytes`; a put creating a longer one is refused (0: no limit)")
 	fs.StringVar(&cfg.TLSCertFile, "tls-cert", cfg.TLSCertFile,
 		"serve TLS with this PEM certificate `file` (needs --tls-key)")
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile,
@@ -55,8 +59,8 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"keep the data durable in this `directory` (write-ahead log, snapshots); empty: in memory")
 	fs.Bool("in-memory", false,
 		"keep the data in memory only, like the course's server: nothing survives a restart")
-	fs.StringVar(&cfg.Fsync, "fsync", cfg.Fsync,
-		"when a put is on disk before its ok: `mode` always, interval or never")
+	fs.Var(&cfg.Fsync, "fsync",
+		"what an ok promises, `mode` always (written and fsynced before the ok), interval, the default (written to the OS before the ok, fsynced every --fsync-interval: a process crash loses nothing acknowledged, a machine crash at most the interval) or never (written to the OS before the ok, flushing left to it)")
 	fs.DurationVar(&cfg.FsyncInterval, "fsync-interval", cfg.FsyncInterval,
 		"longest time between fsyncs with --fsync=interval")
 	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", cfg.SnapshotInterval,
@@ -121,9 +125,6 @@ func parseServe(args []string) (metricsd.Config, *flag.FlagSet, error) {
 	if _, err := newLogger(fs, io.Discard); err != nil {
 		return cfg, fs, err
 	}
-	if cfg.Pprof && cfg.HTTPAddr == "" {
-		return cfg, fs, errors.New("--pprof needs --http-addr")
-	}
 	return cfg, fs, nil
 }
 
@@ -146,9 +147,9 @@ func parseServeFlags(args []string) (metricsd.Config, *flag.FlagSet, error) {
 	if cfg.Addr == "" {
 		return cfg, fs, errors.New("--addr must not be empty")
 	}
-	if cfg.MaxLineLength < 1 {
-		return cfg, fs, fmt.Errorf("--max-line-length %d must be at least 1", cfg.MaxLineLength)
-	}
+	// The product's rules on the values (limits, TLS files, --pprof
+	// needing --http-addr) are Config's: NewServer checks them once, and
+	// runServe prints its error.
 	return cfg, fs, nil
 }
 
@@ -175,20 +176,15 @@ func runServe(ctx context.Context, args []string, std stdio) int {
 		return usageError(std, "serve", err)
 	}
 	cfg.Logger = log
-	if err := serve(ctx, cfg); err != nil {
+	srv, err := metricsd.NewServer(cfg)
+	if err != nil {
+		return usageError(std, "serve", err)
+	}
+	// The server logs "metricsd listening" with the bound address once
+	// it accepts on the protocol port.
+	if err := srv.Run(ctx); err != nil {
 		log.Error("metricsd failed", "err", err)
 		return exitFailure
 	}
 	return exitOK
-}
-
-// serve runs a server with cfg until ctx ends, then shuts it down
-// gracefully. The server logs "metricsd listening" with the bound address
-// once the listener is open.
-func serve(ctx context.Context, cfg metricsd.Config) error {
-	srv, err := metricsd.NewServerContext(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	return srv.Run(ctx)
 }

@@ -44,8 +44,10 @@ func TestBinaryExitsZeroAfterDroppingStragglers(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Process.Kill() })
 	lines := logLines(stderr)
-	addr := waitListening(t, lines)
-	httpAddr := waitLine(t, lines, httpListeningLine)
+	// The HTTP API comes up before the protocol port (and logs from its
+	// own goroutine): the two lines come in either order.
+	found := waitLines(t, lines, listeningLine, httpListeningLine)
+	addr, httpAddr := found[0], found[1]
 
 	// A non-reading protocol client: 2,000 points, then 2,000 "get *" whose
 	// answers (40 kB each) it never reads.
@@ -108,22 +110,28 @@ func dialRaw(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// waitLine reads log lines until one matches re and returns its second
-// group (the address).
-func waitLine(t *testing.T, lines <-chan string, re *regexp.Regexp) string {
+// waitLines reads log lines until each of res has matched one, in any
+// order, and returns each one's address group.
+func waitLines(t *testing.T, lines <-chan string, res ...*regexp.Regexp) []string {
 	t.Helper()
+	found := make([]string, len(res))
+	left := len(res)
 	deadline := time.After(testTimeout)
-	for {
+	for left > 0 {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("log ended before a line matching %s", re)
+				t.Fatalf("log ended before lines matching %v", res)
 			}
-			if m := re.FindStringSubmatch(line); m != nil {
-				return m[2]
+			for i, re := range res {
+				if m := re.FindStringSubmatch(line); m != nil && found[i] == "" {
+					found[i] = m[2]
+					left--
+				}
 			}
 		case <-deadline:
-			t.Fatalf("no line matching %s in the log in time", re)
+			t.Fatalf("no lines matching %v in the log in time", res)
 		}
 	}
+	return found
 }

@@ -44,7 +44,7 @@ func BenchmarkPut(b *testing.B) {
 				continue // no difference in memory
 			}
 			b.Run(fmt.Sprintf("%s/clients=%d/pipeline=%d", eng.name, benchClients, window), func(b *testing.B) {
-				var st store.Storage = store.NewMemory()
+				var st store.Engine = store.NewMemory()
 				if !eng.mem {
 					st = start(b, Config{Dir: b.TempDir(), Fsync: eng.mode, SnapshotInterval: -1, SnapshotWALBytes: -1})
 				}
@@ -77,25 +77,24 @@ func BenchmarkPut(b *testing.B) {
 }
 
 // benchClient makes n puts as client c, window at a time.
-func benchClient(st store.Storage, keys [][]byte, c, n, window int) error {
-	async, _ := st.(Async)
-	tickets := make([]Ticket, 0, window)
+func benchClient(st store.Engine, keys [][]byte, c, n, window int) error {
+	tickets := make([]store.Ticket, 0, window)
 	for i := range n {
 		key := keys[(c*7919+i)%len(keys)]
 		p := store.Point{Timestamp: int64(1_700_000_000 + i), Value: float64(i)}
-		if async == nil || window == 1 {
+		if window == 1 {
 			if err := st.Put(key, p); err != nil {
 				return err
 			}
 			continue
 		}
-		t, err := async.Submit(key, p)
+		t, err := st.Submit(key, p)
 		if err != nil {
 			return err
 		}
 		if tickets = append(tickets, t); len(tickets) == window || i == n-1 {
 			for _, t := range tickets {
-				if err := async.Wait(t); err != nil {
+				if err := t.Wait(); err != nil {
 					return err
 				}
 			}
@@ -204,6 +203,49 @@ func BenchmarkRecovery(b *testing.B) {
 			b.ReportMetric(float64(fx.points)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
 			b.ReportMetric(float64(fx.bytes)/float64(fx.points), "disk-bytes/point")
 			b.ReportMetric(float64(heap)/float64(fx.points), "heap-bytes/point")
+		})
+	}
+}
+
+// BenchmarkBytesPerSeries measures the heap a series costs, in memory and
+// in the durable engine: 100,000 keys of 20 bytes, one point each (issue
+// #10: the durable engine must add at most 10 % over memory; it used to
+// keep a key map and a copy of every key of its own).
+func BenchmarkBytesPerSeries(b *testing.B) {
+	const series = 100_000
+	keys := make([][]byte, series)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "host%06d.cpu.usage", i) // 20 bytes
+	}
+	for _, durableEngine := range []bool{false, true} {
+		name := map[bool]string{false: "memory", true: "durable"}[durableEngine]
+		b.Run(name, func(b *testing.B) {
+			var perSeries float64
+			for range b.N {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				var st store.Storage = store.NewMemory()
+				var e *Engine
+				if durableEngine {
+					e = start(b, Config{Dir: b.TempDir(), Fsync: FsyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
+					st = e
+				}
+				for i, k := range keys {
+					if err := st.Put(k, store.Point{Timestamp: 1_700_000_000, Value: float64(i % 100)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perSeries = float64(after.HeapAlloc-before.HeapAlloc) / series
+				runtime.KeepAlive(st)
+				if e != nil {
+					e.walBytes.Store(0) // no final snapshot: not part of the measure
+					closeEngine(b, e)
+				}
+			}
+			b.ReportMetric(perSeries, "heap-bytes/series")
 		})
 	}
 }

@@ -32,7 +32,8 @@ const (
 
 var fsyncNames = [...]string{FsyncInterval: "interval", FsyncAlways: "always", FsyncNever: "never"}
 
-// String is the mode's name as --fsync takes it.
+// String is the mode's name, for logs (metricsd.FsyncMode is the one
+// that --fsync parses).
 func (m FsyncMode) String() string {
 	if int(m) < len(fsyncNames) {
 		return fsyncNames[m]
@@ -40,14 +41,15 @@ func (m FsyncMode) String() string {
 	return fmt.Sprintf("FsyncMode(%d)", m)
 }
 
-// ParseFsyncMode parses "always", "interval" or "never".
-func ParseFsyncMode(s string) (FsyncMode, error) {
-	for m, name := range fsyncNames {
-		if s == name {
-			return FsyncMode(m), nil
-		}
+// policy is the log's sync policy for the mode.
+func (m FsyncMode) policy() wal.SyncPolicy {
+	switch m {
+	case FsyncAlways:
+		return wal.SyncAlways
+	case FsyncNever:
+		return wal.SyncNever
 	}
-	return 0, fmt.Errorf("fsync mode %q: want always, interval or never", s)
+	return wal.SyncInterval
 }
 
 // Defaults of Config.
@@ -94,8 +96,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer, if not nil, gets the engine's and the log's metrics.
 	Registerer prometheus.Registerer
-	// Limits bound the store (series, points, retention). Replay applies
-	// them as puts did, so a put refused then is skipped again.
+	// Limits bound the store (series, points, retention, future
+	// timestamps, key length); memory checks them before anything is
+	// logged. Replay applies them again, so a put refused then, or expired
+	// since, is skipped.
 	Limits store.Limits
 	// OpenFile opens log segment files; nil means the operating system's.
 	// Tests inject write and fsync failures through it.

@@ -187,15 +187,15 @@ func TestDeletedIDsAreNotGivenAgain(t *testing.T) {
 	e := start(t, cfg)
 	put(t, e, "a", 1, 1)
 	put(t, e, "b", 1, 1)
-	old, _ := e.lookup([]byte("b"))
+	old, _ := e.mem.Lookup([]byte("b"))
 	if n, err := e.Delete(func(k []byte) bool { return string(k) == "b" }); err != nil || n != 1 {
 		t.Fatalf("Delete = %d, %v", n, err)
 	}
 	closeEngine(t, e) // the snapshot lacks b
 	e = start(t, cfg)
 	put(t, e, "c", 1, 1)
-	if ref, _ := e.lookup([]byte("c")); ref.id <= old.id {
-		t.Fatalf("the new key got series id %d, the deleted one had %d", ref.id, old.id)
+	if ref, _ := e.mem.Lookup([]byte("c")); ref.ID() <= old.ID() {
+		t.Fatalf("the new key got series id %d, the deleted one had %d", ref.ID(), old.ID())
 	}
 	want := dump(t, e)
 	closeEngine(t, e)

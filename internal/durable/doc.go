@@ -9,37 +9,44 @@
 //
 // # Order
 //
-// For each key, the log's order is the order in which its puts are
-// applied to memory, and series records are in the order in which memory
-// created the series, so a replay reproduces last-write-wins and
-// first-insertion order exactly. Under FsyncInterval and FsyncNever,
-// Submit holds the key's stripe lock while it applies the put to memory and
-// then appends its record to the pending batch (puts of other keys go on in
-// parallel); a new series is created in memory and logged in one critical
-// section of the engine's mutex. Under FsyncAlways, Submit only appends the
-// record; the single writer goroutine writes and fsyncs the batch, then
-// applies its puts in log order, then wakes their waiters: an error
-// therefore means nothing was stored, and a point is never visible before
-// it is durable.
+// store.Memory owns the series and their IDs. Submit asks it for the
+// put's series (store.Memory.Ref), which checks the store's limits first:
+// a refused put logs nothing. A series memory creates is reported back
+// (logSeries) under memory's creation lock, so series records are logged
+// in ID order and before any point of their series. The point is logged
+// by the series' ID; the single writer goroutine writes the batch (and
+// under FsyncAlways fsyncs it), then applies its puts to memory in log
+// order, then wakes their waiters. So for each key, memory and the log
+// see puts in one order (replay reproduces last-write-wins and
+// first-insertion order exactly), an error means nothing was stored, and
+// a point is never visible or acknowledged before the operating system
+// has it.
 //
 // # Group commit
 //
-// One writer goroutine appends to the log. It takes everything pending,
-// writes it with one write, and under FsyncAlways fsyncs once for every put
-// in it; puts that arrive during that fsync form the next batch. Under
-// FsyncInterval and FsyncNever a second goroutine, the syncer, does the
-// fsyncs (every FsyncInterval, and of each segment the writer leaves), so
-// that a slow fsync never holds acknowledged puts back from the file.
+// The writer takes everything pending, writes it with one write, and
+// under FsyncAlways fsyncs once for every put in it; puts that arrive
+// during that write form the next batch, so a pipelined batch of puts,
+// and concurrent clients' puts, share one write (and fsync). Under
+// FsyncInterval and FsyncNever the log's own syncer goroutine (package
+// wal) does the fsyncs (every FsyncInterval, and of each segment the log
+// moves on from), so that a slow fsync never holds back the write an
+// acknowledgement waits for.
 //
 // # Failure
 //
-// A failed write or fsync fails the puts of that batch, rolls the log back
-// to the batch's start, and puts the engine into a failed state: every
-// later put is refused with an error wrapping ErrFailed and Ready reports
-// it, because after a failed fsync nobody can say what the disk holds.
-// Restarting the process recovers from what is on disk. Under
-// FsyncInterval and FsyncNever the failed batch had already been applied
-// and acknowledged: that is the interval the mode promises to risk.
+// A failed write fails the puts of that batch (none was stored), and the
+// log rolls back to the batch's start. When that rollback succeeded
+// (wal.ErrNotWritten: a full disk, say), the engine refuses puts with an
+// error wrapping ErrFailed, Ready reports it, and the writer retries with
+// backoff; once the log takes a write again, puts are taken again. The
+// series whose records were in a batch that was never written log their
+// records again first. A failed fsync, or a rollback that failed, puts the
+// engine into a failed state until restart, because nobody can then say
+// what the disk holds; restarting recovers from what is on disk. Under
+// FsyncInterval and FsyncNever a failed background fsync can lose, in a
+// machine crash, writes acknowledged since the last good one: that is the
+// interval those modes promise to risk.
 //
 // # Recovery
 //

@@ -3,7 +3,6 @@ package durable
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"os"
 	"sync"
@@ -24,37 +23,6 @@ var (
 	// disk. Gets still answer from memory.
 	ErrFailed = errors.New("storage failed")
 )
-
-// Async is the optional interface of a store.Storage whose puts can be
-// pipelined: a session submits consecutive puts without waiting and
-// answers each once its Wait returns, so that one client's pipelined puts
-// share fsyncs as concurrent clients' do.
-//
-// Contract:
-//   - Submit(key, p) logs the put and returns at once; key is only read
-//     during the call. An error from Submit means nothing was stored and
-//     there is nothing to wait for.
-//   - Wait(t) returns when t's put is durable as the fsync mode promises
-//     and visible to every Get and All that starts afterwards. A nil error
-//     means the put is stored; an error means it was not (answer it with
-//     the error's text). Wait may be called any number of times, from any
-//     goroutine, and tickets may be waited in any order; tickets of one
-//     goroutine's submits complete in submission order.
-//   - Puts are applied in submission order: for the same key and
-//     timestamp, the last submitted value wins, even within one batch.
-//   - Put(key, p) is Submit followed by Wait.
-type Async interface {
-	store.Storage
-	Submit(key []byte, p store.Point) (Ticket, error)
-	Wait(t Ticket) error
-}
-
-// Ticket identifies a submitted put until its Wait returns. The zero
-// Ticket is already complete.
-type Ticket struct {
-	b *batch
-	i int // index of the put in b.ops
-}
 
 // state is an Engine's life-cycle stage.
 type state uint8
@@ -81,20 +49,22 @@ type Engine struct {
 	maxKey int
 	lock   *os.File
 
-	// stripes hold the series of each key, sharded by key hash; a put
-	// holds its key's stripe lock from lookup to log, so that the puts of
-	// one key reach memory and the log in the same order.
-	seed    maphash.Seed
-	stripes [stripeCount]stripe
-
-	mu       sync.Mutex // guards what follows, and the log order of puts
-	room     *sync.Cond // signalled when the pending batch is taken
-	state    state
-	failErr  error // the first write or fsync failure; sticky
-	startErr error
-	keys     map[uint64][]byte // key of each series id, for replay
-	nextID   uint64
-	cur      *batch // puts waiting for the writer, in log order
+	mu      sync.Mutex // guards what follows, and the log order of puts
+	room    *sync.Cond // signalled when the pending batch is taken
+	state   state
+	failErr error // the first write or fsync failure since the last recovery
+	// retryable says that failErr left the log as it was (a write that
+	// was rolled back, as on a full disk): the writer retries with backoff
+	// and takes puts again once the log takes a write. Otherwise the
+	// failure is sticky until restart.
+	retryable bool
+	startErr  error
+	cur       *batch // records waiting for the writer, in log order
+	// unlogged holds the series whose series record was in a batch that
+	// was never written (a failed write): the next point of such a series
+	// logs its record again first, so that the log never holds a point of
+	// a series it has not named.
+	unlogged map[uint64]store.Ref
 
 	// refuse is why puts are refused (not ready, failed, closed), or nil:
 	// what waitRoom decides under e.mu, readable without it. pending is
@@ -102,67 +72,34 @@ type Engine struct {
 	refuse  atomic.Pointer[error]
 	pending atomic.Int64
 
-	replayed atomic.Int64 // points recovered so far, for Ready
-	walBytes atomic.Int64 // log bytes since the last snapshot
-	snapMu   sync.Mutex   // one snapshot at a time
-	spare    *wal.Batch   // writer-only: a drained batch's buffer
-	spareOps []op         // writer-only
-	wake     chan struct{}
-	kicked   atomic.Bool  // a wake-up is due
-	written  atomic.Int64 // log bytes written, for the syncer
-	handoffs chan segmentFile
-	// inlineHandOff is set once the syncer has stopped.
-	inlineHandOff atomic.Bool
-	snapNow       chan struct{}
-	cutc          chan chan cutResult
-	stop          chan struct{}
-	writerDone    chan struct{}
-	syncerDone    chan struct{}
-	snapperDone   chan struct{}
+	replayed    atomic.Int64 // points recovered so far, for Ready
+	walBytes    atomic.Int64 // log bytes since the last snapshot
+	snapMu      sync.Mutex   // one snapshot at a time
+	spare       *wal.Batch   // writer-only: a drained batch's buffer
+	spareOps    []op         // writer-only
+	wake        chan struct{}
+	kicked      atomic.Bool // a wake-up is due
+	snapNow     chan struct{}
+	cutc        chan chan cutResult
+	stop        chan struct{}
+	writerDone  chan struct{}
+	snapperDone chan struct{}
 }
 
-// batch is the puts that one log write commits. Under FsyncAlways each
-// has a waiter and is applied to memory after the write; otherwise puts
-// are applied when submitted and nobody waits.
+// batch is the records that one log write commits: the series records of
+// the series memory created meanwhile and the puts, each with a waiter,
+// applied to memory after the write in log order.
 type batch struct {
-	recs *wal.Batch
-	ops  []op
-	done chan struct{} // closed once err and errs are final
-	err  error         // the batch's commit failed
-	errs map[int]error // puts that memory refused (a store limit)
-}
-
-// stripeCount spreads keys over independently locked stripes; a power of
-// two so that a mask picks the stripe.
-const stripeCount = 256
-
-// stripe is one shard of the key → series map, padded so that
-// neighbouring locks sit on different cache lines.
-type stripe struct {
-	mu  sync.Mutex
-	ids map[string]seriesRef
-	_   [48]byte
-}
-
-// drain waits until no put holds the stripe: the puts that were admitted
-// before the engine stopped admitting have then logged their records.
-func (st *stripe) drain() {
-	st.mu.Lock()
-	//lint:ignore SA2001 waiting for the lock is the point: a barrier
-	st.mu.Unlock()
-}
-
-// seriesRef is what the engine knows of a series: its id and its key,
-// an immutable copy that deferred puts apply with.
-type seriesRef struct {
-	id  uint64
-	key []byte
+	recs    *wal.Batch
+	ops     []op
+	created []store.Ref // series whose record is in recs
+	commit  *store.Commit
 }
 
 // op is one put of a batch, applied after the commit, or with del set a
 // delete of the key's series (see delete.go).
 type op struct {
-	key []byte // the engine's immutable copy
+	ref store.Ref
 	p   store.Point
 	del bool
 }
@@ -181,24 +118,17 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:         cfg,
 		log:         cfg.Logger,
-		mem:         store.NewMemoryWith(cfg.Limits),
 		m:           m,
 		maxKey:      int(cfg.SegmentSize) - wal.SeriesRecordSize(0),
-		seed:        maphash.MakeSeed(),
-		keys:        make(map[uint64][]byte),
-		nextID:      1,
+		unlogged:    make(map[uint64]store.Ref),
 		wake:        make(chan struct{}, 1),
 		snapNow:     make(chan struct{}, 1),
 		cutc:        make(chan chan cutResult),
 		stop:        make(chan struct{}),
 		writerDone:  make(chan struct{}),
-		syncerDone:  make(chan struct{}),
 		snapperDone: make(chan struct{}),
-		handoffs:    make(chan segmentFile, 64),
 	}
-	for i := range e.stripes {
-		e.stripes[i].ids = make(map[string]seriesRef)
-	}
+	e.mem = store.New(store.Config{Limits: cfg.Limits, Created: e.logSeries, Logger: cfg.Logger})
 	e.room = sync.NewCond(&e.mu)
 	e.cur = e.newBatch()
 	e.setRefuse(ErrNotReady)
@@ -214,20 +144,6 @@ func (e *Engine) setRefuse(err error) {
 	e.refuse.Store(&err)
 }
 
-// stripeOf returns the stripe of key.
-func (e *Engine) stripeOf(key []byte) *stripe {
-	return &e.stripes[maphash.Bytes(e.seed, key)&(stripeCount-1)]
-}
-
-// lookup returns the series of key, if it has one.
-func (e *Engine) lookup(key []byte) (seriesRef, bool) {
-	st := e.stripeOf(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	ref, ok := st.ids[string(key)]
-	return ref, ok
-}
-
 // newBatch returns an empty batch, reusing a drained batch's buffers.
 func (e *Engine) newBatch() *batch {
 	b := &batch{recs: e.spare, ops: e.spareOps[:0]}
@@ -235,9 +151,7 @@ func (e *Engine) newBatch() *batch {
 	if b.recs == nil {
 		b.recs = wal.NewBatch(64<<10, wal.MaxPointsBody(e.cfg.SegmentSize))
 	}
-	if e.cfg.Fsync == FsyncAlways {
-		b.done = make(chan struct{})
-	}
+	b.commit = store.NewCommit()
 	return b
 }
 
@@ -247,7 +161,7 @@ func (e *Engine) Put(key []byte, p store.Point) error {
 	if err != nil {
 		return err
 	}
-	return e.Wait(t)
+	return t.Wait()
 }
 
 // Get implements store.Storage.
@@ -262,94 +176,74 @@ func (e *Engine) Keys(fn func(key []byte) error) error { return e.mem.Keys(fn) }
 // Stats returns the number of series and points stored.
 func (e *Engine) Stats() (series, points int) { return e.mem.Stats() }
 
-// DropExpired removes the points that fell out of the retention window
-// (see store.Memory.DropExpired). It logs nothing: the drop follows from
-// the points stored, so replay and a DropExpired after it reach the same
-// state.
-func (e *Engine) DropExpired() (int, error) { return e.mem.DropExpired() }
-
-// Submit implements Async. Puts of one key are serialised by the key's
-// stripe lock, so that they reach memory and the log in the same order;
-// puts of different keys go on in parallel and only meet in e.mu to
-// append their records.
-func (e *Engine) Submit(key []byte, p store.Point) (Ticket, error) {
+// Submit implements store.Engine. Memory hands out the put's series (creating it,
+// and through logSeries its series record, if the key is new) after
+// checking the limits, so a refused put logs nothing; then the point is
+// logged by the series' ID. The writer applies it to memory once the batch
+// is written (and under FsyncAlways fsynced), in log order, so that memory
+// and the log see the puts of a key in one order, and nothing is visible
+// or acknowledged before the operating system has it.
+func (e *Engine) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	if len(key) > e.maxKey {
-		return Ticket{}, fmt.Errorf("%w: a key of %d bytes does not fit a log segment", store.ErrLimit, len(key))
+		return store.Ticket{}, fmt.Errorf("%w: a key of %d bytes does not fit a log segment", store.ErrLimit, len(key))
 	}
-	st := e.stripeOf(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	ref, known := st.ids[string(key)]
-	switch {
-	case e.cfg.Fsync == FsyncAlways:
-		return e.submitDeferred(st, ref, known, key, p)
-	case known:
-		return Ticket{}, e.putNow(ref, key, p)
-	default:
-		return Ticket{}, e.putNewSeries(st, key, p)
+	if err := e.admit(); err != nil {
+		return store.Ticket{}, err
 	}
-}
-
-// submitDeferred logs a put for the writer to apply once it is durable
-// (FsyncAlways). st.mu must be held.
-func (e *Engine) submitDeferred(st *stripe, ref seriesRef, known bool, key []byte, p store.Point) (Ticket, error) {
-	e.mu.Lock()
-	if err := e.waitRoom(); err != nil {
+	var ref store.Ref
+	for {
+		var err error
+		if ref, err = e.mem.Ref(key, p.Timestamp); err != nil {
+			return store.Ticket{}, err
+		}
+		e.mu.Lock()
+		if err := e.waitRoom(); err != nil {
+			e.mu.Unlock()
+			return store.Ticket{}, err
+		}
+		// A delete drops series under e.mu: a ref still live here is
+		// logged before any tombstone of it. One deleted since Ref is
+		// asked for again (not under e.mu: creating a series logs its
+		// record, which takes e.mu).
+		if !ref.Gone() {
+			break
+		}
 		e.mu.Unlock()
-		return Ticket{}, err
-	}
-	if !known {
-		ref = e.newSeries(st, key)
 	}
 	b := e.cur
-	b.recs.AddPoint(ref.id, p.Timestamp, p.Value)
-	b.ops = append(b.ops, op{key: ref.key, p: p})
-	t := Ticket{b: b, i: len(b.ops) - 1}
+	if len(e.unlogged) > 0 {
+		e.relog(ref)
+	}
+	b.recs.AddPoint(ref.ID(), p.Timestamp, p.Value)
+	b.ops = append(b.ops, op{ref: ref, p: p})
+	t := b.commit.Ticket(len(b.ops) - 1)
 	e.pending.Store(int64(b.recs.Len()))
 	e.mu.Unlock()
 	e.kick()
 	return t, nil
 }
 
-// putNow applies a put of an existing series to memory, then logs it
-// (FsyncInterval, FsyncNever). Memory goes first, so that a put it refuses
-// is not logged, and so that every put logged before a snapshot's cut is in
-// memory when the snapshot is taken. The key's stripe lock must be held.
-func (e *Engine) putNow(ref seriesRef, key []byte, p store.Point) error {
-	if err := e.admit(); err != nil {
-		return err
-	}
-	if err := e.mem.Put(key, p); err != nil {
-		return err
-	}
+// logSeries is memory's report of a series it created: its record goes
+// into the pending batch, ahead of every point of it, since memory reports
+// a series before anyone can put into it. It runs under memory's creation
+// lock, so records are logged in ID order.
+func (e *Engine) logSeries(ref store.Ref) {
 	e.mu.Lock()
-	e.cur.recs.AddPoint(ref.id, p.Timestamp, p.Value)
+	e.cur.recs.AddSeries(ref.ID(), ref.Key())
+	e.cur.created = append(e.cur.created, ref)
 	e.pending.Store(int64(e.cur.recs.Len()))
 	e.mu.Unlock()
-	e.kick()
-	return nil
 }
 
-// putNewSeries is putNow for a key without a series: memory creates the
-// series and its record is logged in one critical section of e.mu, so
-// that series are created in memory in the order of their records, which
-// is the first-insertion order a replay rebuilds. st.mu must be held.
-func (e *Engine) putNewSeries(st *stripe, key []byte, p store.Point) error {
-	e.mu.Lock()
-	if err := e.waitRoom(); err != nil {
-		e.mu.Unlock()
-		return err
+// relog logs ref's series record again if the batch that held it was never
+// written. e.mu must be held.
+func (e *Engine) relog(ref store.Ref) {
+	if _, ok := e.unlogged[ref.ID()]; !ok {
+		return
 	}
-	if err := e.mem.Put(key, p); err != nil {
-		e.mu.Unlock()
-		return err
-	}
-	ref := e.newSeries(st, key)
-	e.cur.recs.AddPoint(ref.id, p.Timestamp, p.Value)
-	e.pending.Store(int64(e.cur.recs.Len()))
-	e.mu.Unlock()
-	e.kick()
-	return nil
+	delete(e.unlogged, ref.ID())
+	e.cur.recs.AddSeries(ref.ID(), ref.Key())
+	e.cur.created = append(e.cur.created, ref)
 }
 
 // admit returns why puts are refused, or nil, without e.mu unless the
@@ -398,40 +292,6 @@ func (e *Engine) waitRoom() error {
 	}
 }
 
-// newSeries gives key, which has no series yet, the next series id and
-// logs its series record. st (key's stripe) and e.mu must be held.
-func (e *Engine) newSeries(st *stripe, key []byte) seriesRef {
-	ref := seriesRef{id: e.nextID, key: append(make([]byte, 0, len(key)), key...)}
-	e.registerIn(st, ref)
-	e.cur.recs.AddSeries(ref.id, ref.key)
-	return ref
-}
-
-// register records that series id is named k, during recovery (before
-// any put can run).
-func (e *Engine) register(id uint64, k []byte) {
-	e.registerIn(e.stripeOf(k), seriesRef{id: id, key: k})
-}
-
-// registerIn records ref in st, its key's stripe, and in e.keys.
-func (e *Engine) registerIn(st *stripe, ref seriesRef) {
-	st.ids[string(ref.key)] = ref
-	e.keys[ref.id] = ref.key
-	e.nextID = max(e.nextID, ref.id+1)
-}
-
-// Wait implements Async.
-func (e *Engine) Wait(t Ticket) error {
-	if t.b == nil {
-		return nil
-	}
-	<-t.b.done
-	if t.b.err != nil {
-		return t.b.err
-	}
-	return t.b.errs[t.i]
-}
-
 // Ready reports whether the engine serves puts: nil when it does, an
 // error wrapping ErrNotReady (with the points recovered so far) during
 // recovery, the failure (wrapping ErrFailed) after a failed write or
@@ -455,16 +315,40 @@ func (e *Engine) Ready() error {
 
 // fail makes the engine refuse puts from now on, because of err.
 func (e *Engine) fail(err error) {
+	retry := errors.Is(err, wal.ErrNotWritten)
 	e.mu.Lock()
 	first := e.failErr == nil
 	if first {
 		e.failErr = fmt.Errorf("%w: %w", ErrFailed, err)
+		e.retryable = retry
 		e.setRefuse(e.failErr)
 		e.room.Broadcast()
+	} else if !retry {
+		e.retryable = false // a later failure that only a restart can undo
 	}
 	e.mu.Unlock()
-	if first {
-		e.m.failed.Set(1)
+	if !first {
+		return
+	}
+	e.m.failed.Set(1)
+	if retry {
+		e.log.Error("durable: a write of the log failed and was rolled back; refusing puts while the writer retries", "err", err)
+	} else {
 		e.log.Error("durable: the write-ahead log failed; refusing puts until restart", "err", err)
 	}
 }
+
+// recovered ends a retryable failure: puts are taken again.
+func (e *Engine) recovered() {
+	e.mu.Lock()
+	err := e.failErr
+	e.failErr, e.retryable = nil, false
+	if e.state == stateReady {
+		e.setRefuse(nil)
+	}
+	e.mu.Unlock()
+	e.m.failed.Set(0)
+	e.log.Info("durable: the write-ahead log takes writes again; puts are accepted", "after", err)
+}
+
+var _ store.Engine = (*Engine)(nil)

@@ -101,7 +101,7 @@ func (e *Engine) loadVerified(p *progress, path string) (uint64, error) {
 		return 0, damaged(e.cfg.Dir, fmt.Errorf("durable: load snapshot: %w", err))
 	}
 	d := time.Since(start)
-	e.nextID = max(e.nextID, info.LastID+1) // recovery: no put runs yet
+	e.mem.RaiseLastID(info.LastID) // recovery: no put runs yet
 	e.m.snapSize.Set(float64(info.Bytes))
 	e.log.Info("snapshot loaded", "file", path, "series", info.Series, "chunks", info.Chunks, "points", info.Points,
 		"bytes", info.Bytes, "duration", d, "points_per_second", rate(info.Points, d))

@@ -37,6 +37,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.state = stateReplaying
 	e.mu.Unlock()
 	err := e.recover(ctx)
+	if err == nil {
+		// The retention loop (its first pass walks every series: not under
+		// e.mu, which Ready takes); memory has nothing to recover.
+		e.mem.Start(ctx)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err != nil {
@@ -48,7 +53,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.state = stateReady
 	e.setRefuse(nil)
 	go e.writer()
-	go e.syncer()
 	go e.snapshotter()
 	return nil
 }
@@ -56,8 +60,16 @@ func (e *Engine) Start(ctx context.Context) error {
 // recover does Start's work.
 func (e *Engine) recover(ctx context.Context) error {
 	dir := e.cfg.Dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The directory is private (0700, its files 0600): the points are the
+	// users' data. PostgreSQL refuses a group- or world-readable data
+	// directory; metricsd warns, so that an existing setup keeps working.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("durable: create data directory %s: %w", dir, err)
+	}
+	if info, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("durable: data directory: %w", err)
+	} else if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		e.log.Warn("the data directory is readable or writable by group or others; run chmod 700 on it", "data_dir", dir, "mode", fmt.Sprintf("%04o", perm))
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
@@ -73,14 +85,19 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := wal.Options{
-		SegmentSize: e.cfg.SegmentSize,
-		OpenFile:    e.cfg.OpenFile,
-		Logger:      e.log,
-		Registerer:  e.cfg.Registerer,
+	// The snapshot may hold points that expired since it was written: they
+	// go before the log replays, so that they take no room under
+	// MaxPoints that the replayed puts had.
+	if _, err := e.mem.DropExpired(); err != nil {
+		return fmt.Errorf("durable: drop expired points of the snapshot: %w", err)
 	}
-	if e.cfg.Fsync != FsyncAlways {
-		opts.HandOff = e.handOff // segments are fsynced by the syncer
+	opts := wal.Options{
+		SegmentSize:  e.cfg.SegmentSize,
+		OpenFile:     e.cfg.OpenFile,
+		Logger:       e.log,
+		Registerer:   e.cfg.Registerer,
+		Sync:         e.cfg.Fsync.policy(),
+		SyncInterval: e.cfg.FsyncInterval,
 	}
 	e.wal, err = wal.Open(filepath.Join(dir, walDir), opts)
 	if err != nil {
@@ -114,7 +131,7 @@ func (e *Engine) recover(ctx context.Context) error {
 // The lock goes with the process, even on SIGKILL.
 func lockDir(dir string) (*os.File, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("durable: open lock file %s: %w", path, err)
 	}
@@ -154,12 +171,13 @@ type progress struct {
 	e        *Engine
 	start    time.Time
 	lastLog  time.Time
-	points   int64  // applied from the snapshot and the log
-	walBytes int64  // log records replayed
-	loaded   uint64 // series loaded from the snapshot
-	// noDropUntil is the point count before which put does not try
-	// dropping expired points again.
-	noDropUntil int64
+	points   int64 // applied from the snapshot and the log
+	walBytes int64 // log records replayed
+	// refs caches memory's series by ID for the replay (memory's own
+	// RefByID is a binary search under a lock; a points record names a
+	// different series at nearly every point). It is filled from RefByID
+	// and dropped with the progress once recovery is done.
+	refs []store.Ref
 }
 
 func newProgress(ctx context.Context, e *Engine) *progress {
@@ -193,24 +211,15 @@ func (p *progress) count(n int) error {
 // done logs the summary of recovery.
 func (p *progress) done(d time.Duration) {
 	p.e.m.recovered.Add(float64(p.points))
-	p.e.log.Info("recovery done", "points", p.points, "series", len(p.e.keys), "wal_bytes", p.walBytes,
+	p.e.log.Info("recovery done", "points", p.points, "series", p.e.mem.SeriesCount(), "wal_bytes", p.walBytes,
 		"duration", d.Round(time.Millisecond), "points_per_second", rate(int(p.points), d))
 }
 
-// snapshotSeries is the snapshot.LoadFunc of recovery: it registers the
-// series under its log id and hands its chunks to memory as they are.
-// Memory numbers series in load order, which is first-insertion order.
+// snapshotSeries is the snapshot.LoadFunc of recovery: it hands the
+// series to memory as it is, under the ID memory gave it when it was
+// created, with its chunks.
 func (p *progress) snapshotSeries(id uint64, key []byte, chunks [][]byte) error {
-	e := p.e
-	if _, ok := e.keys[id]; ok {
-		return fmt.Errorf("%w: series %d appears twice", snapshot.ErrBadSnapshot, id)
-	}
-	if err := e.known(id, key); err != nil {
-		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
-	}
-	e.register(id, append([]byte(nil), key...))
-	p.loaded++
-	if err := e.mem.LoadSeries(p.loaded, key, chunks); err != nil {
+	if err := p.e.mem.LoadSeries(id, key, chunks); err != nil {
 		return fmt.Errorf("%w: %w", snapshot.ErrBadSnapshot, err)
 	}
 	n := 0
@@ -221,19 +230,9 @@ func (p *progress) snapshotSeries(id uint64, key []byte, chunks [][]byte) error 
 	return p.count(n)
 }
 
-// known checks that id and key are not already registered to something
-// else: a log or snapshot that says otherwise is damaged.
-func (e *Engine) known(id uint64, key []byte) error {
-	if k, ok := e.keys[id]; ok && string(k) != string(key) {
-		return fmt.Errorf("%w: series %d named %q and %q", wal.ErrBadRecord, id, k, key)
-	}
-	if other, ok := e.lookup(key); ok && other.id != id {
-		return fmt.Errorf("%w: key %q has series ids %d and %d", wal.ErrBadRecord, key, other.id, id)
-	}
-	return nil
-}
-
-// record is the wal.ReplayFunc of recovery.
+// record is the wal.ReplayFunc of recovery. A series record restores the
+// series under its ID (one a snapshot already holds is met again after the
+// snapshot's cut); a point names its series by that ID.
 func (p *progress) record(typ byte, payload []byte) error {
 	p.walBytes += int64(wal.HeaderSize + 1 + len(payload))
 	switch typ {
@@ -242,69 +241,56 @@ func (p *progress) record(typ byte, payload []byte) error {
 		if err != nil {
 			return err
 		}
-		if err := p.e.known(id, key); err != nil {
-			return err
-		}
-		if _, ok := p.e.keys[id]; !ok {
-			p.e.register(id, append([]byte(nil), key...))
+		if _, err := p.e.mem.RestoreSeries(id, key); err != nil {
+			return fmt.Errorf("%w: %w", wal.ErrBadRecord, err)
 		}
 		return nil
 	case wal.TypePoints:
 		n := 0
 		err := wal.DecodePoints(payload, func(id uint64, ts int64, v float64) error {
-			key, ok := p.e.keys[id]
-			if !ok {
-				return fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
-			}
-			n++
-			if err := p.put(key, store.Point{Timestamp: ts, Value: v}); err != nil {
+			ref, err := p.ref(id)
+			if err != nil {
 				return err
 			}
-			return nil
+			n++
+			return p.put(ref, store.Point{Timestamp: ts, Value: v})
 		})
 		if err != nil {
 			return err
 		}
 		return p.count(n)
 	case wal.TypeDelete:
-		return p.e.replayDelete(payload)
+		return p.replayDelete(payload)
 	}
 	return nil
 }
 
-// put replays one logged put. A put that memory's limits refuse now was
-// refused when it was made too, and is skipped, with one exception: the
-// retention loop dropped expired points between the original puts, which
-// replay does not, so under MaxPoints a put that was accepted may find
-// memory full. Then the points that the window has expired are dropped
-// (as the loop would have, and at least as many) and the put is tried
-// again. A drop that frees nothing is not retried for dropEvery more
-// points, so that a full store does not rescan itself on every put.
-func (p *progress) put(key []byte, pt store.Point) error {
-	err := p.e.mem.Put(key, pt)
-	if err == nil || !isLimit(err) {
-		return err
+// ref returns the series whose ID is id.
+func (p *progress) ref(id uint64) (store.Ref, error) {
+	if id < uint64(len(p.refs)) && p.refs[id] != (store.Ref{}) {
+		return p.refs[id], nil
 	}
-	if p.e.cfg.Limits.MaxPoints <= 0 || p.e.cfg.Limits.Retention <= 0 || p.points < p.noDropUntil {
-		return nil // refused then too
+	ref, ok := p.e.mem.RefByID(id)
+	if !ok {
+		return store.Ref{}, fmt.Errorf("%w: point of unknown series %d", wal.ErrBadRecord, id)
 	}
-	n, derr := p.e.mem.DropExpired()
-	if derr != nil {
-		return fmt.Errorf("durable: drop expired points during replay: %w", derr)
+	if id >= uint64(len(p.refs)) { // a real ID: at most the series ever created
+		p.refs = append(p.refs, make([]store.Ref, int(id)+1-len(p.refs))...)
 	}
-	if n == 0 {
-		p.noDropUntil = p.points + dropEvery
-		return nil
-	}
-	if err := p.e.mem.Put(key, pt); err != nil && !isLimit(err) {
+	p.refs[id] = ref
+	return ref, nil
+}
+
+// put replays one logged put. A put that memory's limits refuse now is
+// skipped: it was refused then too, or it has expired since (retention is
+// measured against the clock, so replay refuses what the retention pass
+// has dropped or would drop now, and needs no imitation of that pass).
+func (p *progress) put(ref store.Ref, pt store.Point) error {
+	if err := p.e.mem.PutRef(ref, pt); err != nil && !isLimit(err) {
 		return err
 	}
 	return nil
 }
-
-// dropEvery is how many replayed points pass after a drop of expired
-// points that freed nothing before replay tries another.
-const dropEvery = 1 << 16
 
 // rate is n per second over d, for logs.
 func rate(n int, d time.Duration) int64 {

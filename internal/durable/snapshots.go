@@ -90,7 +90,7 @@ func (e *Engine) snapshot(cut func() (uint64, error)) error {
 
 // writeSnapshot dumps memory, in first-insertion order, into the snapshot
 // covering the log before seg: each series under its log id, with its
-// chunks as memory holds them.
+// chunks as memory holds them, under memory's own IDs.
 func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 	// Segment seg must be on disk whenever the snapshot is: the cut may
 	// have left its directory entry to a later fsync.
@@ -101,20 +101,12 @@ func (e *Engine) writeSnapshot(seg uint64) (snapshot.Info, error) {
 	if err != nil {
 		return snapshot.Info{}, err
 	}
-	err = e.mem.Snapshot(func(_ uint64, key []byte, chunks [][]byte) error {
-		ref, ok := e.lookup(key)
-		if !ok {
-			return fmt.Errorf("durable: snapshot: series %q has no id", key)
-		}
-		return w.Add(ref.id, key, chunks)
-	})
+	err = e.mem.Snapshot(w.Add)
 	if err != nil {
 		w.Abort()
 		return snapshot.Info{}, err
 	}
-	e.mu.Lock()
-	w.SetLastID(e.nextID - 1) // a deleted series' id is never given again
-	e.mu.Unlock()
+	w.SetLastID(e.mem.LastID()) // a deleted series' id is never given again
 	return w.Commit()
 }
 
@@ -154,17 +146,11 @@ func (e *Engine) Close() error {
 	e.setRefuse(ErrClosed)
 	e.room.Broadcast()
 	e.mu.Unlock()
-	// A put admitted before the state changed holds its stripe until its
-	// record is pending: wait for those, so the writer's last flush has
-	// every put that was answered ok.
-	for i := range e.stripes {
-		e.stripes[i].drain()
-	}
+	e.mem.Close() // the retention loop
 
 	close(e.stop)
 	<-e.snapperDone
 	<-e.writerDone
-	<-e.syncerDone
 	var errs []error
 	if err := e.snapshot(e.wal.Cut); err != nil {
 		errs = append(errs, fmt.Errorf("durable: final snapshot: %w", err))

@@ -8,12 +8,6 @@ import (
 	"metricsd/internal/wal"
 )
 
-// writeGap is the least time between two writes of the log under
-// FsyncInterval and FsyncNever: at most a thousand write system calls a
-// second, each carrying what arrived meanwhile. A crash of the process
-// can lose the puts of the last gap, well inside what those modes risk.
-const writeGap = time.Millisecond
-
 // cutResult answers a cut request: the first segment after the cut.
 type cutResult struct {
 	seg uint64
@@ -22,43 +16,41 @@ type cutResult struct {
 
 // writer is the one goroutine that writes the log: it drains the pending
 // batch, writes it with one write (and, under FsyncAlways, one fsync
-// shared by every put in it: group commit), applies it to memory when the
-// mode defers that, and wakes the waiters. It also cuts segments for
-// snapshots, so that nothing else appends to the file. Under FsyncInterval
-// and FsyncNever it never waits for an fsync: the syncer does those, so a
-// slow disk does not leave acknowledged puts unwritten behind it.
+// shared by every put in it: group commit), applies its puts to memory in
+// log order, and wakes the waiters. Puts that arrive during a write form
+// the next batch, so a batch of pipelined puts shares one write under
+// every mode. It also cuts segments for snapshots, so that nothing else
+// appends to the file. Under FsyncInterval and FsyncNever it never waits
+// for an fsync: the log's own syncer does those, so a slow disk does not
+// hold back the write that an acknowledgement waits for; when that syncer
+// fails, the writer fails the engine.
 func (e *Engine) writer() {
 	defer close(e.writerDone)
-	// Without fsyncs to share, writes are spaced writeGap apart so that
-	// many puts share one write system call.
-	gap := time.NewTimer(writeGap)
-	gap.Stop()
-	defer gap.Stop()
-	var gapc <-chan time.Time
-	var lastWrite time.Time
+	failed := e.wal.Failed()
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	var retryc <-chan time.Time
+	backoff := retryMin
 	for {
+		if retryc == nil && e.isRetrying() {
+			retry.Reset(backoff)
+			retryc = retry.C
+		}
 		select {
+		case <-failed:
+			failed = nil
+			e.fail(e.wal.Err())
+		case <-retryc:
+			retryc = nil
+			if e.probe() {
+				backoff = retryMin
+			} else {
+				backoff = min(2*backoff, retryMax)
+			}
 		case <-e.wake:
-			if e.cfg.Fsync == FsyncAlways {
-				e.kicked.Store(false)
-				e.flush()
-				continue
-			}
-			if wait := writeGap - time.Since(lastWrite); wait > 0 {
-				if gapc == nil {
-					gap.Reset(wait)
-					gapc = gap.C
-				}
-				continue
-			}
 			e.kicked.Store(false)
 			e.flush()
-			lastWrite = time.Now()
-		case <-gapc:
-			gapc = nil
-			e.kicked.Store(false)
-			e.flush()
-			lastWrite = time.Now()
 		case reply := <-e.cutc:
 			e.flush()
 			reply <- e.cut()
@@ -69,75 +61,56 @@ func (e *Engine) writer() {
 	}
 }
 
-// syncer does the fsyncs of FsyncInterval and FsyncNever beside the
-// writer: it finishes (fsyncs and closes) each segment the writer moves on
-// from, in order, and under FsyncInterval fsyncs the current segment every
-// FsyncInterval when something was written since the last time. It ends
-// after the writer, once it has finished every segment handed to it.
-func (e *Engine) syncer() {
-	defer close(e.syncerDone)
-	var tick <-chan time.Time
-	if e.cfg.Fsync == FsyncInterval {
-		t := time.NewTicker(e.cfg.FsyncInterval)
-		defer t.Stop()
-		tick = t.C
+// The writer's retry backoff after a failed write: from retryMin, doubling
+// up to retryMax, so that a disk that has room again is used within a
+// second or two, and a dead one costs a write system call a few times a
+// second.
+const (
+	retryMin = 10 * time.Millisecond
+	retryMax = 2 * time.Second
+)
+
+// isRetrying reports whether the engine is in a retryable failure.
+func (e *Engine) isRetrying() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failErr != nil && e.retryable
+}
+
+// probe tries to write the series records of the series whose records a
+// failed write lost, or, with none, the newest series' record again (a
+// series record met twice is harmless), and ends the failure if the log
+// takes it. With no series at all there is nothing to lose: the failure
+// ends, and the next put's write tells.
+func (e *Engine) probe() bool {
+	recs := wal.NewBatch(4<<10, wal.MaxPointsBody(e.cfg.SegmentSize))
+	e.mu.Lock()
+	relogged := make([]uint64, 0, len(e.unlogged))
+	for id, ref := range e.unlogged {
+		recs.AddSeries(id, ref.Key())
+		relogged = append(relogged, id)
 	}
-	var synced int64 // e.written as of the last fsync
-	for {
-		select {
-		case s := <-e.handoffs:
-			e.finishSegment(s)
-		case <-tick:
-			e.drainHandoffs() // older segments first
-			if w := e.written.Load(); w != synced {
-				f, index := e.wal.Current()
-				if err := e.wal.SyncSegment(f, index); err != nil {
-					e.fail(err)
-				}
-				synced = w
+	e.mu.Unlock()
+	if len(relogged) == 0 {
+		if ref, ok := e.mem.LastRef(); ok {
+			recs.AddSeries(ref.ID(), ref.Key())
+		}
+	}
+	if recs.Len() > 0 {
+		if err := e.wal.Write(recs.Bytes()); err != nil {
+			if !errors.Is(err, wal.ErrNotWritten) {
+				e.fail(err) // now only a restart helps
 			}
-		case <-e.writerDone:
-			e.drainHandoffs()
-			e.inlineHandOff.Store(true)
-			return
+			return false
 		}
 	}
-}
-
-// segmentFile is a segment the log has moved on from, to be finished.
-type segmentFile struct {
-	f     wal.File
-	index uint64
-}
-
-// handOff is the log's HandOff under FsyncInterval and FsyncNever: the
-// syncer finishes the segment, or the caller itself once the syncer has
-// stopped (the cut of the final snapshot).
-func (e *Engine) handOff(f wal.File, index uint64) {
-	if e.inlineHandOff.Load() {
-		e.finishSegment(segmentFile{f, index})
-		return
+	e.mu.Lock()
+	for _, id := range relogged {
+		delete(e.unlogged, id)
 	}
-	e.handoffs <- segmentFile{f, index}
-}
-
-// finishSegment fsyncs and closes a segment the log moved on from.
-func (e *Engine) finishSegment(s segmentFile) {
-	if err := e.wal.FinishSegment(s.f, s.index); err != nil {
-		e.fail(err)
-	}
-}
-
-// drainHandoffs finishes the segments waiting in e.handoffs.
-func (e *Engine) drainHandoffs() {
-	for {
-		select {
-		case s := <-e.handoffs:
-			e.finishSegment(s)
-		default:
-			return
-		}
-	}
+	e.mu.Unlock()
+	e.recovered()
+	return true
 }
 
 // flush commits the pending batch, if any, and reports whether it wrote.
@@ -155,16 +128,17 @@ func (e *Engine) flush() bool {
 	e.mu.Unlock()
 
 	if failed != nil {
+		e.abandon(b)
 		e.finish(b, failed)
 		return false
 	}
 	frames := b.recs.Bytes()
-	if err := e.wal.Write(frames, e.cfg.Fsync == FsyncAlways); err != nil {
+	if err := e.wal.Write(frames); err != nil {
 		e.fail(err)
-		e.finish(b, err)
+		e.abandon(b)
+		e.finish(b, e.failure())
 		return false
 	}
-	e.written.Add(int64(len(frames)))
 	e.m.points.Add(float64(b.recs.Points()))
 	if n := e.walBytes.Add(int64(len(frames))); e.cfg.SnapshotWALBytes > 0 && n >= e.cfg.SnapshotWALBytes {
 		select {
@@ -177,34 +151,48 @@ func (e *Engine) flush() bool {
 	return true
 }
 
+// abandon notes that b will never be written: the series it would have
+// named log their records again with their next point.
+func (e *Engine) abandon(b *batch) {
+	if len(b.created) == 0 {
+		return
+	}
+	e.mu.Lock()
+	for _, ref := range b.created {
+		e.unlogged[ref.ID()] = ref
+	}
+	e.mu.Unlock()
+}
+
+// failure returns the engine's failure (wrapping ErrFailed), or nil.
+func (e *Engine) failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failErr
+}
+
 // apply puts a committed batch's deferred puts into memory, in log order.
 // A put that memory refuses (a store limit) fails alone: replay refuses it
 // the same way.
 func (e *Engine) apply(b *batch) {
 	for i, o := range b.ops {
 		if o.del {
-			e.mem.Unlink(o.key)
-			continue
+			continue // memory dropped the series when the tombstone was logged
 		}
-		if err := e.mem.Put(o.key, o.p); err != nil {
-			if b.errs == nil {
-				b.errs = make(map[int]error)
-			}
-			b.errs[i] = err
+		if err := e.mem.PutRef(o.ref, o.p); err != nil {
+			b.commit.Refuse(i, err)
 		}
 	}
 }
 
 // finish completes b with err, wakes its waiters, and keeps its buffers
-// for the next batch (the waiters only read done, err and errs).
+// for the next batch (the waiters only read the commit).
 func (e *Engine) finish(b *batch, err error) {
-	b.err = err
-	if b.done != nil {
-		close(b.done)
-	}
+	b.commit.Done(err)
 	b.recs.Reset()
+	clear(b.ops) // no references to series kept in the spare
 	e.spare, e.spareOps = b.recs, b.ops[:0]
-	b.recs, b.ops = nil, nil
+	b.recs, b.ops, b.created = nil, nil, nil
 }
 
 // cut starts a new segment, so that everything logged and applied so far

@@ -8,7 +8,7 @@ import (
 
 // reasons lists every drop reason, so that each counter exists (at 0) from
 // the start and a session can count drops in a fixed array.
-var reasons = [...]string{ReasonFormat, ReasonUTF8, ReasonValue, ReasonTimestamp, ReasonNaN, ReasonTooLong, ReasonStore, ReasonTags}
+var reasons = [...]string{ReasonFormat, ReasonUTF8, ReasonValue, ReasonTimestamp, ReasonNaN, ReasonTooLong, ReasonStore, ReasonTags, ReasonFuture}
 
 // reasonIndex returns the position of reason in reasons.
 func reasonIndex(reason string) int {

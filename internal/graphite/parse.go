@@ -19,6 +19,7 @@ const (
 	ReasonTooLong   = "too_long"      // longer than the line limit
 	ReasonTags      = "bad_tags"      // a tagged path carbon's tag syntax refuses (internal/tags)
 	ReasonStore     = "store"         // the storage refused the point
+	ReasonFuture    = "future"        // further ahead of the clock than --max-future
 )
 
 // LineError is returned by ParseLine: Reason says why the line is dropped,

@@ -23,8 +23,10 @@ const DefaultLogInterval = 10 * time.Second
 
 // ReceiverConfig is what a Receiver needs; the root package fills it.
 type ReceiverConfig struct {
-	// Storage is where points go. Required.
-	Storage store.Storage
+	// Storage is where points go. Required. A session submits the lines of
+	// each read and waits for them once, before its next read, so agents
+	// share the engine's group commit under every fsync mode.
+	Storage store.Engine
 	// MaxLineLength bounds a line's bytes before its "\n"; a longer line is
 	// dropped (ReasonTooLong) without being buffered.
 	MaxLineLength int

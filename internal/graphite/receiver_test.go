@@ -269,9 +269,11 @@ func TestReceiverConcurrentAgents(t *testing.T) {
 }
 
 // failingStore refuses every put, as a full or failed engine would.
-type failingStore struct{ store.Storage }
+type failingStore struct{ *store.Memory }
 
-func (failingStore) Put([]byte, store.Point) error { return store.ErrLimit }
+func (failingStore) Submit([]byte, store.Point) (store.Ticket, error) {
+	return store.Ticket{}, store.ErrLimit
+}
 
 func TestReceiverCountsStorageRefusals(t *testing.T) {
 	tr := startReceiver(t, ReceiverConfig{Storage: failingStore{store.NewMemory()}})

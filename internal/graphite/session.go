@@ -32,6 +32,10 @@ type session struct {
 	r    *lines.Reader
 	line Line
 
+	// pending holds the puts submitted since the last hand-off to the
+	// accountant (see account).
+	pending []store.Ticket
+	acct    *accountant // nil until a put needs waiting for
 	// Counts not yet added to the shared metrics (see flushCounts).
 	stored  int64
 	dropped [len(reasons)]int64
@@ -87,10 +91,13 @@ func (s *session) Serve() {
 		return
 	}
 	defer s.flushCounts()
+	defer s.endAccounting()
 	for {
 		if !s.r.LineBuffered() {
-			// Next may block on the network: publish the counts so far, and
-			// arm the idle timeout.
+			// Next may block on the network: hand the puts submitted so
+			// far to the accountant, publish the counts, and arm the
+			// idle timeout.
+			s.handOff()
 			s.flushCounts()
 			s.armIdleTimeout()
 		}
@@ -168,11 +175,113 @@ func (s *session) handle(line []byte) {
 	if s.line.Now {
 		ts = s.rcv.now().Unix()
 	}
-	if err := s.rcv.cfg.Storage.Put(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value}); err != nil {
-		s.drop(ReasonStore, line, err)
+	t, err := s.rcv.cfg.Storage.Submit(s.line.Path, store.Point{Timestamp: ts, Value: s.line.Value})
+	if err != nil {
+		s.drop(storeReason(err), line, err)
 		return
 	}
-	s.stored++
+	if t == (store.Ticket{}) {
+		s.stored++ // stored already (the in-memory engine)
+		return
+	}
+	s.pending = append(s.pending, t)
+	if len(s.pending) >= maxPending {
+		s.handOff()
+	}
+}
+
+// maxPending bounds the puts a session submits before it hands them to
+// its accountant.
+const maxPending = 1024
+
+// accountant waits for a session's submitted puts and counts each as
+// stored or dropped, on a goroutine of its own. Graphite sends no
+// acknowledgement, so the session need not wait before it reads on: it
+// reads, parses and submits while the engine writes (and under --fsync
+// always fsyncs) the previous batches, and one connection's lines fill the
+// group commits. Batches in flight are bounded (accountantDepth), which
+// pushes back on an agent faster than the disk.
+type accountant struct {
+	batches chan []store.Ticket
+	free    chan []store.Ticket // emptied batches, for reuse
+	done    chan struct{}
+}
+
+// accountantDepth is how many batches of tickets may wait for the
+// accountant.
+const accountantDepth = 4
+
+// handOff gives the pending tickets to the accountant, starting it first.
+func (s *session) handOff() {
+	if len(s.pending) == 0 {
+		return
+	}
+	if s.acct == nil {
+		s.acct = &accountant{
+			batches: make(chan []store.Ticket, accountantDepth),
+			free:    make(chan []store.Ticket, accountantDepth+2),
+			done:    make(chan struct{}),
+		}
+		go s.account(s.acct)
+	}
+	s.acct.batches <- s.pending
+	select {
+	case s.pending = <-s.acct.free:
+	default:
+		s.pending = make([]store.Ticket, 0, maxPending)
+	}
+}
+
+// account is the accountant's goroutine: it waits for each ticket and adds
+// the outcomes to the shared metrics, a batch at a time.
+func (s *session) account(a *accountant) {
+	defer close(a.done)
+	m := &s.rcv.metrics.tcp
+	for batch := range a.batches {
+		var stored int
+		var dropped [len(reasons)]int
+		for _, t := range batch {
+			if err := t.Wait(); err != nil {
+				reason := storeReason(err)
+				dropped[reasonIndex(reason)]++
+				s.rcv.logDrop(reason, TransportTCP, s.conn.RemoteAddr(), nil, err)
+				continue
+			}
+			stored++
+		}
+		if stored > 0 {
+			m.stored.Add(float64(stored))
+		}
+		for i, n := range dropped {
+			if n > 0 {
+				m.dropped[i].Add(float64(n))
+			}
+		}
+		clear(batch)
+		select {
+		case a.free <- batch[:0]:
+		default:
+		}
+	}
+}
+
+// endAccounting hands off what is pending and waits until the accountant
+// has counted everything, so that a session's lines are counted when it
+// ends.
+func (s *session) endAccounting() {
+	s.handOff()
+	if s.acct != nil {
+		close(s.acct.batches)
+		<-s.acct.done
+	}
+}
+
+// storeReason is the drop reason of a put the storage refused.
+func storeReason(err error) string {
+	if errors.Is(err, store.ErrFuture) {
+		return ReasonFuture
+	}
+	return ReasonStore
 }
 
 // drop counts a dropped line and logs it (rate-limited). NaN values are

@@ -63,6 +63,7 @@ type datagram struct {
 	fromPort netip.AddrPort // the sender, read from a *net.UDPConn
 	from     net.Addr       // the sender, read from another PacketConn
 	line     Line
+	pending  []store.Ticket // the datagram's puts, until settle
 	stored   int64
 	dropped  [len(reasons)]int64
 }
@@ -82,7 +83,24 @@ func (d *datagram) String() string {
 func (d *datagram) handle(r *Receiver, b []byte) {
 	r.metrics.udp.bytes.Add(float64(len(b)))
 	d.lines(r, b)
+	d.settle(r)
 	d.flush(&r.metrics.udp)
+}
+
+// settle waits once for the puts of the datagram's lines, which share the
+// storage's write (and fsync) that way, and counts each as stored or
+// dropped. A datagram has no answer to send, but it is small (28 collectd
+// lines), so waiting for it before the next read bounds what is in flight.
+func (d *datagram) settle(r *Receiver) {
+	for _, t := range d.pending {
+		if err := t.Wait(); err != nil {
+			d.drop(r, storeReason(err), nil, err)
+			continue
+		}
+		d.stored++
+	}
+	clear(d.pending)
+	d.pending = d.pending[:0]
 }
 
 // lines handles each line of b: up to and with each "\n", and what follows
@@ -127,13 +145,12 @@ func (d *datagram) handleLine(r *Receiver, line []byte) {
 	if d.line.Now {
 		ts = r.now().Unix()
 	}
-	// One Put per line, waited for: a datagram is small (28 collectd lines)
-	// and has no answer to send, so there is nothing to pipeline against.
-	if err := r.cfg.Storage.Put(d.line.Path, store.Point{Timestamp: ts, Value: d.line.Value}); err != nil {
-		d.drop(r, ReasonStore, line, err)
+	t, err := r.cfg.Storage.Submit(d.line.Path, store.Point{Timestamp: ts, Value: d.line.Value})
+	if err != nil {
+		d.drop(r, storeReason(err), line, err)
 		return
 	}
-	d.stored++
+	d.pending = append(d.pending, t)
 }
 
 // drop counts a dropped line and logs it (rate-limited), NaN values only

@@ -188,6 +188,7 @@ func FuzzDatagram(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var d datagram
 		d.lines(rcv, b)
+		d.settle(rcv)
 		want := int64(bytes.Count(b, []byte{'\n'}))
 		if len(b) > 0 && b[len(b)-1] != '\n' {
 			want++

@@ -29,7 +29,7 @@ func listen(t testing.TB) net.Listener {
 
 // startServer runs a real metricsd protocol server over st until the test
 // ends and returns its address.
-func startServer(t testing.TB, st store.Storage) string {
+func startServer(t testing.TB, st store.Engine) string {
 	t.Helper()
 	srv, err := server.New(server.Config{Storage: st, MaxLineLength: 64 << 10})
 	if err != nil {
@@ -104,7 +104,7 @@ func serveLines(conn net.Conn, handle func([]byte) []byte) {
 
 // graphiteInto returns a line handler that stores Graphite plaintext lines
 // into st and answers nothing: a stand-in for a Graphite port.
-func graphiteInto(t testing.TB, st store.Storage) func([]byte) []byte {
+func graphiteInto(t testing.TB, st store.Engine) func([]byte) []byte {
 	return func(line []byte) []byte {
 		var tok [4][]byte
 		n, err := protocol.Split(line, tok[:])

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"metricsd/internal/durable"
 	"metricsd/internal/store"
 )
 
@@ -22,17 +21,18 @@ type fakeAsync struct {
 	calls    []string
 }
 
-func (f *fakeAsync) Submit(key []byte, p store.Point) (durable.Ticket, error) {
+func (f *fakeAsync) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "submit "+string(key))
 	if f.refuse[string(key)] {
-		return durable.Ticket{}, errors.New("refused at submit")
+		return store.Ticket{}, errors.New("refused at submit")
 	}
-	return durable.Ticket{}, f.Memory.Put(key, p)
+	return store.NewTicket(f, 0), f.Memory.Put(key, p)
 }
 
-func (f *fakeAsync) Wait(durable.Ticket) error {
+// Wait implements store.Waiter.
+func (f *fakeAsync) Wait(int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.waits++
@@ -52,7 +52,7 @@ func TestPipelinedPutsAnsweredAfterCommit(t *testing.T) {
 	ts := startWith(t, Config{Storage: fake, MaxLineLength: 1024})
 	c := ts.dial(t)
 	req := "put a 1 1\nput a 2 2\nput x 1 1\nput b 1 1\nget b\nbad\nput c 1 1\n"
-	want := "ok\n\n" + "error\ndisk on fire\n\n" + "error\nrefused at submit\n\n" +
+	want := "ok\n\n" + "error\nstorage failed\n\n" + "error\nstorage failed\n\n" +
 		"ok\n\n" + "ok\nb 1.0 1\n\n" + errWrong + "ok\n\n"
 	if got := exchange(t, c, bufio.NewReader(c), req, 7); got != want {
 		t.Fatalf("answered %q, want %q", got, want)

@@ -31,7 +31,7 @@ func benchKeyNames() [][]byte {
 }
 
 // benchServer serves storage until the benchmark ends.
-func benchServer(b *testing.B, storage store.Storage, ln net.Listener) {
+func benchServer(b *testing.B, storage store.Engine, ln net.Listener) {
 	b.Helper()
 	srv, err := New(Config{Storage: storage, MaxLineLength: 1 << 16})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // Config.
 type Config struct {
 	// Storage is where puts go and gets come from. Required.
-	Storage store.Storage
+	Storage store.Engine
 	// MaxLineLength bounds a request line's bytes before its "\n".
 	MaxLineLength int
 	// Logger receives connection-level events; nil discards them.

@@ -368,7 +368,7 @@ func TestShutdownAnswersReadRequestsAndClosesIdle(t *testing.T) {
 }
 
 func TestShutdownDeadlineClosesBusySession(t *testing.T) {
-	srv, _ := New(Config{Storage: endless{}, MaxLineLength: 1024})
+	srv, _ := New(Config{Storage: endless{store.NewMemory()}, MaxLineLength: 1024})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -408,9 +408,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // endless is a storage whose get * answer never ends: it streams points
 // until the visitor fails, as a huge store would to a client that never
 // reads.
-type endless struct{}
-
-func (endless) Put([]byte, store.Point) error { return nil }
+type endless struct{ *store.Memory }
 
 func (e endless) Get(key []byte, fn store.VisitFunc) error { return e.All(fn) }
 

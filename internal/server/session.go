@@ -9,7 +9,6 @@ import (
 	"net"
 	"time"
 
-	"metricsd/internal/durable"
 	"metricsd/internal/lines"
 	"metricsd/internal/protocol"
 	"metricsd/internal/store"
@@ -42,17 +41,11 @@ type session struct {
 	putSample   uint                    // puts so far, to time one in putSampleEvery
 	putsOK      int                     // puts answered ok since the counter was last updated
 
-	// async is the storage's pipelining interface, when it has one: puts
+	// pending holds the submitted puts not yet answered, in order: puts
 	// are submitted without waiting, and their answers written once they
-	// are committed, so one client's pipelined puts share an fsync.
-	async   asyncStorage
-	pending []durable.Ticket // submitted puts not yet answered, in order
-}
-
-// asyncStorage is durable.Async without the Storage methods.
-type asyncStorage interface {
-	Submit(key []byte, p store.Point) (durable.Ticket, error)
-	Wait(t durable.Ticket) error
+	// are committed, so one client's pipelined puts share a write and an
+	// fsync.
+	pending []store.Ticket
 }
 
 // putSampleEvery is how many puts a session makes per put it times for
@@ -85,7 +78,6 @@ func newSession(srv *Server, conn net.Conn) *session {
 		m:    cfg.Metrics,
 	}
 	s.writePoints = s.appendPoints
-	s.async, _ = cfg.Storage.(asyncStorage)
 	return s
 }
 
@@ -211,18 +203,7 @@ func (s *session) handle(line []byte) {
 }
 
 func (s *session) put() {
-	p := store.Point{Timestamp: s.req.Timestamp, Value: s.req.Value}
-	if s.async != nil {
-		s.submit(p)
-		return
-	}
-	if err := s.srv.cfg.Storage.Put(s.req.Key, p); err != nil {
-		s.m.putError.Inc()
-		s.serverError(err)
-		return
-	}
-	s.putsOK++
-	s.w.WriteString(protocol.ReplyOK)
+	s.submit(store.Point{Timestamp: s.req.Timestamp, Value: s.req.Value})
 }
 
 // countPuts adds the puts answered ok since the last call to
@@ -240,7 +221,7 @@ func (s *session) countPuts() {
 // answer is written by settle. A refused submit is answered at once, after
 // the answers owed before it.
 func (s *session) submit(p store.Point) {
-	t, err := s.async.Submit(s.req.Key, p)
+	t, err := s.srv.cfg.Storage.Submit(s.req.Key, p)
 	if err != nil {
 		s.settle()
 		s.m.putError.Inc()
@@ -259,7 +240,7 @@ func (s *session) submit(p store.Point) {
 // it.
 func (s *session) settle() {
 	for _, t := range s.pending {
-		if err := s.async.Wait(t); err != nil {
+		if err := t.Wait(); err != nil {
 			s.m.putError.Inc()
 			s.serverError(err)
 			continue
@@ -317,8 +298,20 @@ func (s *session) appendPoints(key []byte, points []store.Point) error {
 	return err
 }
 
-// serverError answers a put that the server, not the request, failed.
+// storageFailed is the answer to a put that the storage could not take
+// for a reason other than a limit (a failed disk, a storage closing): a
+// fixed text, documented in docs/protocol.md. The error itself, with its
+// paths, goes to the log; the engine logs its failure when it happens.
+const storageFailed = "storage failed"
+
+// serverError answers a put the storage refused: a limit's refusal with
+// its own text (it names the limit, never a path), anything else with
+// storageFailed.
 func (s *session) serverError(err error) {
+	text := storageFailed
+	if errors.Is(err, store.ErrLimit) {
+		text = err.Error()
+	}
 	s.srv.log.Debug("put refused", "err", err)
-	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), err.Error()))
+	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), text))
 }

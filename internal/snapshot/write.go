@@ -42,7 +42,7 @@ func (w *Writer) SetLastID(id uint64) { w.lastID = id }
 func Create(dir string, seg uint64) (*Writer, error) {
 	path := Path(dir, seg)
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: create %s: %w", tmp, err)
 	}

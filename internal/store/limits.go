@@ -1,8 +1,10 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Limits bound what a Memory holds. The zero value bounds nothing.
@@ -15,10 +17,36 @@ type Limits struct {
 	// bound.
 	MaxPoints int64
 	// Retention, in seconds, keeps only the points whose timestamp is at
-	// least the newest timestamp stored minus Retention: a put older than
-	// that is refused, and DropExpired removes the points that fell out of
-	// the window. 0: keep everything.
+	// least the wall clock (Now) minus Retention: a put older than that is
+	// refused, and the retention pass (DropExpired, run by Start's loop)
+	// removes the points that fell out of the window. It is measured
+	// against the clock, never against a timestamp a client sent, so that
+	// one far-future put cannot expire everything (issue #11.1). 0: keep
+	// everything.
 	Retention int64
+	// MaxFuture, in seconds, refuses a put whose timestamp is more than
+	// this ahead of the wall clock (a sender of milliseconds or
+	// nanoseconds, or a broken clock). 0: no bound.
+	MaxFuture int64
+	// MaxKeyLength bounds the bytes of a new key; a put that would create
+	// a longer one is refused. 0: no bound.
+	MaxKeyLength int
+	// Now is the wall clock of Retention and MaxFuture; nil means
+	// time.Now. Tests inject a clock.
+	Now func() time.Time
+}
+
+// ErrFuture is wrapped (with ErrLimit) by the refusal of a put further
+// ahead of the clock than Limits.MaxFuture, so that the Graphite receiver
+// can count it under a reason of its own.
+var ErrFuture = errors.New("timestamp too far in the future")
+
+// now returns the limits' clock, in seconds.
+func (l *Limits) now() int64 {
+	if l.Now != nil {
+		return l.Now().Unix()
+	}
+	return time.Now().Unix()
 }
 
 // NewMemoryWith returns an empty in-memory engine that enforces l.
@@ -26,6 +54,14 @@ func NewMemoryWith(l Limits) *Memory {
 	m := NewMemory()
 	m.limits = l
 	return m
+}
+
+// checkKey refuses a new key longer than MaxKeyLength.
+func (m *Memory) checkKey(key []byte) error {
+	if n := m.limits.MaxKeyLength; n > 0 && len(key) > n {
+		return fmt.Errorf("%w: key of %d bytes is longer than the limit of %d", ErrLimit, len(key), n)
+	}
+	return nil
 }
 
 // checkSeries refuses a new series past MaxSeries. m.orderMu must be held.
@@ -66,32 +102,32 @@ func (m *Memory) errPointLimit() error {
 // cutoffNone is the cutoff that keeps every point.
 const cutoffNone = math.MinInt64
 
-// cutoff is the oldest timestamp the retention window keeps, or cutoffNone
-// when nothing is dropped.
+// cutoff is the oldest timestamp the retention window keeps now (the
+// clock minus Retention), or cutoffNone when nothing is dropped.
 func (m *Memory) cutoff() int64 {
-	newest := m.newest.Load()
-	if m.limits.Retention <= 0 || newest < math.MinInt64+m.limits.Retention {
+	if m.limits.Retention <= 0 {
 		return cutoffNone
 	}
-	return newest - m.limits.Retention
+	now := m.limits.now()
+	if now < math.MinInt64+m.limits.Retention {
+		return cutoffNone
+	}
+	return now - m.limits.Retention
 }
 
-// checkRetention refuses a point older than the retention window. It wraps
-// ErrLimit, so that a write-ahead log replaying such a put skips it just as
-// the put was refused the first time.
-func (m *Memory) checkRetention(ts int64) error {
-	if c := m.cutoff(); ts < c {
-		return fmt.Errorf("%w: timestamp %d is older than the retention window (oldest kept: %d)", ErrLimit, ts, c)
+// checkTime refuses a point older than the retention window or further
+// ahead of the clock than MaxFuture. Both wrap ErrLimit, so that a
+// write-ahead log replaying such a put skips it.
+func (m *Memory) checkTime(ts int64) error {
+	if m.limits.Retention <= 0 && m.limits.MaxFuture <= 0 {
+		return nil
+	}
+	now := m.limits.now()
+	if r := m.limits.Retention; r > 0 && now >= math.MinInt64+r && ts < now-r {
+		return fmt.Errorf("%w: timestamp %d is older than the retention window (oldest kept: %d)", ErrLimit, ts, now-r)
+	}
+	if f := m.limits.MaxFuture; f > 0 && now <= math.MaxInt64-f && ts > now+f {
+		return fmt.Errorf("%w: %w: timestamp %d is more than %d s ahead of the clock (%d)", ErrLimit, ErrFuture, ts, f, now)
 	}
 	return nil
-}
-
-// noteTimestamp raises the newest timestamp seen to ts.
-func (m *Memory) noteTimestamp(ts int64) {
-	for {
-		cur := m.newest.Load()
-		if ts <= cur || m.newest.CompareAndSwap(cur, ts) {
-			return
-		}
-	}
 }

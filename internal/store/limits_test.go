@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // step is one put of a limits scenario and whether it must be refused.
@@ -30,7 +31,7 @@ func TestLimits(t *testing.T) {
 			{"a", 1, 1, false}, {"a", 2, 2, false}, {"b", 1, 1, false},
 			{"a", 3, 3, true}, {"a", 1, 9, false}, {"c", 1, 1, true}, {"b", 0, 1, true},
 		}, []visited{{"a", []Point{pt(1, 9), pt(2, 2)}}, {"b", []Point{pt(1, 1)}}}},
-		{"retention refuses old puts", Limits{Retention: 100}, []step{
+		{"retention refuses old puts", Limits{Retention: 100, Now: fixedClock(1000)}, []step{
 			{"a", 1000, 1, false}, {"a", 900, 2, false}, {"a", 899, 3, true}, {"b", 10, 1, true},
 		}, []visited{{"a", []Point{pt(900, 2), pt(1000, 1)}}}},
 	}
@@ -86,8 +87,10 @@ func TestMaxPointsExactUnderConcurrency(t *testing.T) {
 }
 
 func TestDropExpired(t *testing.T) {
-	m := NewMemoryWith(Limits{Retention: 500})
+	var clock testClock
+	m := NewMemoryWith(Limits{Retention: 500, Now: clock.now})
 	for ts := range int64(2000) {
+		clock.set(ts)
 		for _, k := range []string{"a", "b"} {
 			if err := m.Put([]byte(k), pt(ts, float64(ts))); err != nil {
 				t.Fatal(err)
@@ -98,7 +101,7 @@ func TestDropExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The newest timestamp is 1999: everything before 1499 goes.
+	// The clock says 1999: everything before 1499 goes.
 	if dropped != 2*1499 {
 		t.Fatalf("dropped %d points, want %d", dropped, 2*1499)
 	}
@@ -117,9 +120,11 @@ func TestDropExpired(t *testing.T) {
 }
 
 func TestDropExpiredAfterReloadReachesSameState(t *testing.T) {
-	lim := Limits{Retention: 100}
+	var clock testClock
+	lim := Limits{Retention: 100, Now: clock.now}
 	m := NewMemoryWith(lim)
 	for ts := range int64(600) {
+		clock.set(ts)
 		m.Put([]byte("k"), pt(ts, 1.5))
 	}
 	// A snapshot taken before the drop, loaded into a fresh engine, ends
@@ -150,11 +155,14 @@ func TestDropExpiredWithoutRetentionDoesNothing(t *testing.T) {
 }
 
 func TestExpiredKeyKeepsItsPlaceThroughASnapshot(t *testing.T) {
-	m := NewMemoryWith(Limits{Retention: 10})
+	var clock testClock
+	clock.set(1)
+	m := NewMemoryWith(Limits{Retention: 10, Now: clock.now})
 	m.Put([]byte("first"), pt(1, 1))
+	clock.set(100)
 	m.Put([]byte("second"), pt(100, 1))
 	m.DropExpired() // "first" is now empty
-	loaded := NewMemoryWith(Limits{Retention: 10})
+	loaded := NewMemoryWith(Limits{Retention: 10, Now: clock.now})
 	if err := m.Snapshot(func(id uint64, key []byte, chunks [][]byte) error {
 		return loaded.LoadSeries(id, key, chunks)
 	}); err != nil {
@@ -230,5 +238,63 @@ func TestLatePointsVisibleBeforeTheBufferFills(t *testing.T) {
 	}
 	if _, points := m.Stats(); points != 2*chunkPoints+1 {
 		t.Fatalf("Stats points = %d, want %d", points, 2*chunkPoints+1)
+	}
+}
+
+// testClock is a settable wall clock for the time limits, in seconds.
+type testClock struct{ t atomic.Int64 }
+
+func (c *testClock) set(sec int64)  { c.t.Store(sec) }
+func (c *testClock) now() time.Time { return time.Unix(c.t.Load(), 0) }
+
+// fixedClock is a clock that always says sec.
+func fixedClock(sec int64) func() time.Time {
+	return func() time.Time { return time.Unix(sec, 0) }
+}
+
+// TestRetentionFollowsTheClock is issue #11.1: a far-future put does not
+// move the window, so later normal puts are kept and nothing real expires.
+func TestRetentionFollowsTheClock(t *testing.T) {
+	const now, day = 1_800_000_000, 86400
+	var clock testClock
+	clock.set(now)
+	m := NewMemoryWith(Limits{Retention: 30 * day, Now: clock.now})
+	mustPut(t, m, "evil", 99999999999, 1)
+	mustPut(t, m, "real", now, 1)
+	mustPut(t, m, "real", now-29*day, 2)
+	if err := m.Put([]byte("real"), pt(now-31*day, 3)); !errors.Is(err, ErrLimit) {
+		t.Fatalf("a put older than the clock's window: %v, want refused", err)
+	}
+	if n, err := m.DropExpired(); n != 0 || err != nil {
+		t.Fatalf("DropExpired = %d, %v; want nothing dropped", n, err)
+	}
+	clock.set(now + 2*day) // the older real point falls out of the window
+	if n, _ := m.DropExpired(); n != 1 {
+		t.Fatalf("DropExpired two days later dropped %d points, want 1", n)
+	}
+}
+
+func TestMaxFutureAndKeyLength(t *testing.T) {
+	const now = 1_800_000_000
+	m := NewMemoryWith(Limits{MaxFuture: 3600, MaxKeyLength: 8, Now: fixedClock(now)})
+	mustPut(t, m, "ok", now+3600, 1)
+	for _, tt := range []struct {
+		key    string
+		ts     int64
+		future bool
+	}{
+		{"ms", now * 1000, true}, // a sender of milliseconds
+		{"ns", now * 1_000_000_000, true},
+		{"hour", now + 3601, true},
+		{"toolongkey", now, false},
+	} {
+		err := m.Put([]byte(tt.key), pt(tt.ts, 1))
+		if !errors.Is(err, ErrLimit) || errors.Is(err, ErrFuture) != tt.future {
+			t.Errorf("put %s %d: %v; want a limit (future: %v)", tt.key, tt.ts, err, tt.future)
+		}
+	}
+	mustPut(t, m, "8bytes!!", now, 1)
+	if series, _ := m.Stats(); series != 2 {
+		t.Fatalf("%d series, want 2: a refused put left a key", series)
 	}
 }

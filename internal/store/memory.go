@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
-	"math"
+	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -29,7 +31,7 @@ type Memory struct {
 	shards [shardCount]shard
 
 	orderMu sync.RWMutex
-	order   []*series // every series, in creation (= ID) order
+	order   []*series // every series, in ID order (= creation order)
 	lastID  uint64    // the ID of the newest series
 	// unlinked counts deleted series still in order (see Unlink).
 	unlinked atomic.Int64
@@ -37,8 +39,12 @@ type Memory struct {
 	scratch scratchList
 
 	limits Limits
-	total  atomic.Int64 // points stored, counted only under MaxPoints
-	newest atomic.Int64 // the newest timestamp stored, for Retention
+	// created, if set, is told of every series Ref creates (see
+	// Config.Created).
+	created func(Ref)
+	log     *slog.Logger
+	retain  retainer     // the retention loop, between Start and Close
+	total   atomic.Int64 // points stored, counted only under MaxPoints
 }
 
 // shard is one lock-striped slice of the key space. The padding keeps
@@ -56,10 +62,10 @@ type shardState struct {
 // NewMemory returns an empty in-memory engine.
 func NewMemory() *Memory {
 	m := &Memory{
+		log:     slog.New(slog.DiscardHandler),
 		seed:    maphash.MakeSeed(),
 		scratch: make(scratchList, scratchPerProc*runtime.GOMAXPROCS(0)),
 	}
-	m.newest.Store(math.MinInt64)
 	for i := range m.shards {
 		m.shards[i].series = make(map[string]*series)
 	}
@@ -95,65 +101,68 @@ func (m *Memory) seriesFor(sh *shard, key []byte) (*series, error) {
 }
 
 // create registers s, a new series, under its key: it gives it an ID (the
-// next one when id is 0, else id, which must follow every ID given so far),
-// and puts it in the shard's map and at the end of the creation order. It is
-// the one place where series come into being, so that a limit on their
-// number goes here. The shard's lock must be held (shard, then order lock).
+// next one when id is 0, else id, which must be free), and puts it in the
+// shard's map and in the ID-ordered list. It is the one place where series
+// come into being, so the limit on their number is checked here, and a new
+// series (id 0) is reported to m.created while the order lock is held, so
+// that a log sees creations in ID order. The shard's lock must be held
+// (shard, then order lock).
 func (m *Memory) create(sh *shard, s *series, id uint64) error {
 	m.orderMu.Lock()
 	defer m.orderMu.Unlock()
-	switch {
-	case id == 0:
+	if id == 0 {
 		if err := m.checkSeries(); err != nil {
 			return err
 		}
-		id = m.lastID + 1
-	case id <= m.lastID:
-		return fmt.Errorf("store: series ID %d for %q does not follow the last ID %d", id, s.key, m.lastID)
+		s.id = m.lastID + 1
+		m.lastID = s.id
+		sh.series[string(s.key)] = s
+		m.order = append(m.order, s)
+		if m.created != nil {
+			m.created(Ref{s})
+		}
+		return nil
 	}
-	s.id, m.lastID = id, id
+	// An explicit ID comes from a snapshot or a log: usually the next one,
+	// but a series record logged again after a failed write may come after
+	// younger series, so it is inserted in ID order.
+	i, found := slices.BinarySearchFunc(m.order, id, func(o *series, id uint64) int { return cmp.Compare(o.id, id) })
+	if found {
+		return fmt.Errorf("store: series ID %d for %q is already %q's", id, s.key, m.order[i].key)
+	}
+	s.id = id
+	m.lastID = max(m.lastID, id)
 	sh.series[string(s.key)] = s
-	m.order = append(m.order, s)
+	m.order = slices.Insert(m.order, i, s)
 	return nil
 }
 
-// Put implements Storage. Putting after the newest point of an existing
-// series appends to its head chunk and allocates nothing (beyond, once
-// every 256 points, the sealed chunk); other puts decode and re-encode one
-// chunk. A put refused by the Limits stores nothing, not even its key.
+// Put implements Storage: Ref, then the put into the series. Putting after
+// the newest point of an existing series appends to its head chunk and
+// allocates nothing (beyond, once every 256 points, the sealed chunk);
+// other puts decode and re-encode one chunk. A put refused by the Limits
+// stores nothing, not even its key.
 func (m *Memory) Put(key []byte, p Point) error {
-	if m.limits.Retention > 0 {
-		if err := m.checkRetention(p.Timestamp); err != nil {
+	for {
+		r, err := m.Ref(key, p.Timestamp)
+		if err != nil {
 			return err
 		}
-	}
-	reserved := m.reservePoint()
-	sh := m.shardOf(key)
-	var added int
-	var err error
-	for {
-		s := m.lookup(sh, key)
-		if s == nil && !reserved {
-			return m.errPointLimit()
-		}
-		if s == nil {
-			if s, err = m.seriesFor(sh, key); err != nil {
-				m.releasePoint()
-				return err
-			}
-		}
-		added, err = m.putInto(s, p, reserved)
-		if err != errUnlinked {
-			break
+		if err := m.put(r.s, p); err != errUnlinked {
+			return err
 		}
 		// Deleted between the lookup and the lock: the put comes after
 		// the delete, so it goes into a new series.
 	}
+}
+
+// put stores p in s, under MaxPoints only if there is room or p replaces a
+// stored point. The time limits have been checked by the caller.
+func (m *Memory) put(s *series, p Point) error {
+	reserved := m.reservePoint()
+	added, err := m.putInto(s, p, reserved)
 	if reserved && added == 0 {
 		m.releasePoint()
-	}
-	if err == nil && m.limits.Retention > 0 {
-		m.noteTimestamp(p.Timestamp)
 	}
 	return err
 }

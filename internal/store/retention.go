@@ -2,24 +2,27 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 
 	"metricsd/internal/chunkenc"
 )
 
 // DropExpired removes the points older than the retention window (the
-// newest timestamp stored minus Limits.Retention) and returns how many it
-// removed. It does nothing without a Retention. It is meant to run in the
-// background: it locks one series at a time, and chunks wholly before the
-// window are dropped without being decoded.
+// clock minus Limits.Retention) and returns how many it removed. It does
+// nothing without a Retention. The retention loop (Start) runs it; it locks
+// one series at a time, and chunks wholly before the window are dropped
+// without being decoded.
 //
-// The result is a function of the points stored, so a restart that
-// replays the same puts and then calls DropExpired reaches the same state:
-// that is what makes the drop durable without logging it.
+// Nothing of it is logged: the window is measured against the clock, so a
+// replay refuses the same points (and any that expired since), which is
+// what makes the drop durable.
 func (m *Memory) DropExpired() (int, error) {
 	cut := m.cutoff()
-	if m.limits.Retention <= 0 || cut == cutoffNone {
+	if cut == cutoffNone {
 		return 0, nil
 	}
 	sc := m.scratch.get()
@@ -44,6 +47,68 @@ func (m *Memory) DropExpired() (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// retainer is a Memory's retention loop.
+type retainer struct {
+	once    sync.Once
+	stop    chan struct{}
+	stopped chan struct{} // nil until Start runs the loop
+}
+
+// retentionPeriod is how often the window is enforced: a hundredth of it,
+// between a second and a minute, so that a point outlives the window by
+// about 1% at most.
+func retentionPeriod(window time.Duration) time.Duration {
+	return min(max(window/100, time.Second), time.Minute)
+}
+
+// Start implements Engine. Memory has nothing to recover; with a
+// Retention it drops the expired points once and then runs the retention
+// loop until Close. Start must be called at most once.
+func (m *Memory) Start(context.Context) error {
+	if m.limits.Retention <= 0 {
+		return nil
+	}
+	m.dropExpired()
+	m.retain.stop = make(chan struct{})
+	m.retain.stopped = make(chan struct{})
+	go func() {
+		defer close(m.retain.stopped)
+		tick := time.NewTicker(retentionPeriod(time.Duration(m.limits.Retention) * time.Second))
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				m.dropExpired()
+			case <-m.retain.stop:
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// dropExpired is one pass of the retention loop.
+func (m *Memory) dropExpired() {
+	n, err := m.DropExpired()
+	if err != nil {
+		m.log.Error("retention pass failed", "err", err)
+	} else if n > 0 {
+		m.log.Debug("retention dropped points", "points", n)
+	}
+}
+
+// Close implements Engine: it stops the retention loop and waits for it.
+// Memory keeps answering and taking puts. Calling it again returns nil.
+func (m *Memory) Close() error {
+	m.retain.once.Do(func() {
+		if m.retain.stopped != nil {
+			close(m.retain.stop)
+			<-m.retain.stopped
+		}
+	})
+	return nil
 }
 
 // dropBefore removes the points of s before cut and returns how many.
@@ -137,13 +202,4 @@ func (s *series) has(t int64, sc *scratch) (bool, error) {
 	}
 	_, found := slices.BinarySearchFunc(pts, t, func(p Point, t int64) int { return cmp.Compare(p.Timestamp, t) })
 	return found, nil
-}
-
-// lastTimestamp is the timestamp of s's newest point; s must hold one.
-// s.mu must be held, or s not yet visible to others.
-func (s *series) lastTimestamp() int64 {
-	if s.head.Len() > 0 {
-		return s.head.LastTimestamp()
-	}
-	return s.sealed[len(s.sealed)-1].maxT
 }

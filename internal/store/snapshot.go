@@ -87,9 +87,6 @@ func (m *Memory) LoadSeries(id uint64, key []byte, chunks [][]byte) error {
 	if m.limits.MaxPoints > 0 {
 		m.total.Add(int64(points))
 	}
-	if points > 0 {
-		m.noteTimestamp(s.lastTimestamp())
-	}
 	return nil
 }
 

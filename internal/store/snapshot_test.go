@@ -133,7 +133,7 @@ func TestLoadSeriesRejects(t *testing.T) {
 		want   string
 	}{
 		{"id zero", 0, "new", [][]byte{good}, "ID 0"},
-		{"id not after the last", 2, "new", [][]byte{good}, "does not follow"},
+		{"id taken", 3, "new", [][]byte{good}, "is already"},
 		{"key already stored", 9, "k", [][]byte{good}, "already stored"},
 		{"corrupt chunk", 9, "new", [][]byte{good[:len(good)-1]}, "corrupt"},
 		{"unsorted chunk", 9, "new", [][]byte{chunk(pt(2, 1), pt(1, 1))}, "timestamp 1 after 2"},

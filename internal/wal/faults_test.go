@@ -18,6 +18,20 @@ type faults struct {
 	failSync     bool
 	failTruncate bool
 	written      int
+	synced       map[string]bool // files fsynced at least once
+	closed       int             // files closed
+}
+
+func (f *faults) syncedFiles() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.synced)
+}
+
+func (f *faults) closedFiles() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
 }
 
 // open is an OpenFileFunc whose files obey f.
@@ -65,7 +79,19 @@ func (ff *faultyFile) Sync() error {
 	if f.failSync {
 		return errInjected
 	}
+	if f.synced == nil {
+		f.synced = map[string]bool{}
+	}
+	f.synced[ff.Name()] = true
 	return ff.File.Sync()
+}
+
+func (ff *faultyFile) Close() error {
+	f := ff.faults
+	f.mu.Lock()
+	f.closed++
+	f.mu.Unlock()
+	return ff.File.Close()
 }
 
 func (ff *faultyFile) Truncate(size int64) error {
@@ -105,7 +131,7 @@ func TestWriteFailureRollsBack(t *testing.T) {
 			good := NewBatch(0, DefaultMaxPointsBody)
 			good.AddSeries(1, []byte("k"))
 			good.AddPoint(1, 1, 1)
-			if err := l.Write(good.Bytes(), true); err != nil {
+			if err := l.Write(good.Bytes()); err != nil {
 				t.Fatal(err)
 			}
 			ff.set(tt.set)
@@ -113,7 +139,7 @@ func TestWriteFailureRollsBack(t *testing.T) {
 			for i := range tt.points {
 				bad.AddPoint(1, int64(i+2), 2)
 			}
-			err = l.Write(bad.Bytes(), true)
+			err = l.Write(bad.Bytes())
 			if err == nil || !errors.Is(err, errInjected) || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Write err = %v, want an injected fault mentioning %q", err, tt.wantErr)
 			}
@@ -147,12 +173,12 @@ func TestSyncFailureRollsBack(t *testing.T) {
 	}
 	b := NewBatch(0, DefaultMaxPointsBody)
 	b.AddPoint(1, 1, 1)
-	if err := l.Write(b.Bytes(), false); err != nil {
+	if err := l.Write(b.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
 	l.f = &syncFailsOnce{File: l.f, calls: &calls}
-	if err := l.Write(b.Bytes(), true); !errors.Is(err, errInjected) {
+	if err := l.Write(b.Bytes()); !errors.Is(err, errInjected) {
 		t.Fatalf("Write err = %v, want the injected fsync failure", err)
 	}
 	l.Close()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,31 @@ const (
 	minSegmentSize = 256
 	// DefaultSlowSync is the fsync duration above which a warning is logged.
 	DefaultSlowSync = time.Second
+	// DefaultSyncInterval is Options.SyncInterval's default.
+	DefaultSyncInterval = time.Second
+)
+
+// SyncPolicy is when the log fsyncs what it has written. Under every
+// policy Write returns once the frames are written to the operating system
+// (write(2) returned), so a crash of the process alone loses nothing
+// written; the policy decides what a crash of the machine can lose. A
+// segment the log moves on from is always fsynced before it is closed, so
+// that only the last segment can end in a torn record.
+type SyncPolicy uint8
+
+// The sync policies. The zero value is SyncAlways, the safe default for a
+// library; metricsd's own default (--fsync interval) is chosen by its
+// configuration.
+const (
+	// SyncAlways fsyncs in Write, before it returns: a machine crash loses
+	// nothing Write returned.
+	SyncAlways SyncPolicy = iota
+	// SyncInterval fsyncs the current segment every Options.SyncInterval
+	// when something was written since the last fsync, on the log's own
+	// goroutine: a machine crash loses at most that interval.
+	SyncInterval
+	// SyncNever leaves flushing the current segment to the operating system.
+	SyncNever
 )
 
 // Options configure a Log.
@@ -41,28 +67,50 @@ type Options struct {
 	// SlowSync is the fsync duration that is logged as slow; 0 means
 	// DefaultSlowSync.
 	SlowSync time.Duration
-	// HandOff, if set, receives each segment the log moves on from, open
-	// and not yet fsynced: the caller must fsync and close it (see
-	// SyncSegment), in the order received. Without it the log fsyncs and
-	// closes a segment itself before it starts the next, which stalls the
-	// writing goroutine for an fsync.
-	HandOff func(f File, index uint64)
+	// Sync is when the log fsyncs (see SyncPolicy).
+	Sync SyncPolicy
+	// SyncInterval is the longest time between fsyncs under SyncInterval;
+	// 0 means DefaultSyncInterval.
+	SyncInterval time.Duration
 }
 
 // Log is the write-ahead log of one directory: numbered segment files of
 // frames. Replay must be called once before the first Write; after that a
-// Log is driven by a single goroutine (Write, Sync, Cut, Close), except for
-// RemoveBefore, which may run beside it.
+// Log is driven by a single goroutine (Write, Cut, Close), except for
+// RemoveBefore, Err and Failed, which may run beside it.
+//
+// The log owns its fsyncs: under SyncInterval and SyncNever its syncer
+// goroutine (started by the first Write, stopped by Close) fsyncs the
+// current segment every SyncInterval and fsyncs and closes each segment
+// the log moves on from, in order, so that a slow fsync never stalls
+// Write. A failure there is sticky: Err returns it, Failed is closed, and
+// every later Write returns it.
 type Log struct {
 	dir  string
 	opts Options
 	log  *slog.Logger
 	m    *metrics
 
-	fmu  sync.Mutex // guards f and cur against Current
+	fmu  sync.Mutex // guards f and cur against the syncer
 	f    File       // current segment, open for appending
 	cur  uint64     // index of the current segment
 	size int64      // bytes in the current segment
+
+	written  atomic.Int64 // bytes written, for the syncer
+	syncing  bool         // the syncer runs (writing goroutine only)
+	handoffs chan segmentFile
+	stop     chan struct{}
+	stopped  chan struct{}
+	failOnce sync.Once
+	failed   chan struct{} // closed when failErr is set
+	failErr  error
+}
+
+// segmentFile is a segment the log has moved on from, for the syncer to
+// fsync and close.
+type segmentFile struct {
+	f     File
+	index uint64
 }
 
 // Open returns the log in dir, creating the directory if needed. It reads
@@ -80,6 +128,12 @@ func Open(dir string, opts Options) (*Log, error) {
 	if opts.SlowSync == 0 {
 		opts.SlowSync = DefaultSlowSync
 	}
+	if opts.SyncInterval == 0 {
+		opts.SyncInterval = DefaultSyncInterval
+	}
+	if opts.Sync > SyncNever || opts.SyncInterval < 0 {
+		return nil, fmt.Errorf("wal: sync policy %d every %v: unknown policy or negative interval", opts.Sync, opts.SyncInterval)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -88,31 +142,76 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
 	}
-	return &Log{dir: dir, opts: opts, log: log, m: m}, nil
+	return &Log{
+		dir: dir, opts: opts, log: log, m: m,
+		handoffs: make(chan segmentFile, 64),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		failed:   make(chan struct{}),
+	}, nil
+}
+
+// Err returns the first failure of the syncer, or nil.
+func (l *Log) Err() error {
+	select {
+	case <-l.failed:
+		return l.failErr
+	default:
+		return nil
+	}
+}
+
+// Failed is closed when the syncer fails (see Err), so that the log's user
+// can stop taking writes without waiting for the next one.
+func (l *Log) Failed() <-chan struct{} { return l.failed }
+
+// setFailed records the syncer's first failure.
+func (l *Log) setFailed(err error) {
+	l.failOnce.Do(func() {
+		l.failErr = err
+		close(l.failed)
+	})
 }
 
 // Write appends frames (whole frames only) to the log, cutting to a new
-// segment where the next frame would not fit, and fsyncs when sync is set.
-// If anything fails, the log is rolled back to where it was before the
-// call, so that nothing of frames is left to be replayed; the error says
-// whether that rollback failed too.
-func (l *Log) Write(frames []byte, sync bool) error {
+// segment where the next frame would not fit, and returns once they are
+// written to the operating system and, under SyncAlways, fsynced. If
+// anything fails, the log is rolled back to where it was before the call,
+// so that nothing of frames is left to be replayed; the error says whether
+// that rollback failed too. After a failure of the syncer every Write
+// returns it.
+func (l *Log) Write(frames []byte) error {
+	if err := l.Err(); err != nil {
+		return err
+	}
+	if !l.syncing && l.opts.Sync != SyncAlways {
+		l.syncing = true
+		go l.syncer()
+	}
 	startSeg, startSize := l.cur, l.size
 	err := l.append(frames)
-	if err == nil && sync {
-		err = l.Sync()
+	if err == nil && l.opts.Sync == SyncAlways {
+		err = l.syncSegment(l.f, l.cur)
 	}
 	if err != nil {
 		if rerr := l.rollback(startSeg, startSize); rerr != nil {
 			return fmt.Errorf("%w; rolling the log back failed too: %v", err, rerr)
 		}
-		return err
+		return fmt.Errorf("%w: %w", ErrNotWritten, err)
 	}
 	return nil
 }
+
+// ErrNotWritten is wrapped by a Write error after which the log was rolled
+// back cleanly (truncated and fsynced to where it was before the call):
+// nothing of that write is in the log, everything before it is as it was,
+// and a later Write may succeed (a disk that was full has room again). A
+// Write error without it (the rollback failed too, or the syncer's fsync
+// failed earlier) leaves the log in a state only a restart can establish.
+var ErrNotWritten = errors.New("wal: write not done")
 
 // append writes frames, cutting segments where needed.
 func (l *Log) append(frames []byte) error {
@@ -135,6 +234,7 @@ func (l *Log) append(frames []byte) error {
 			return fmt.Errorf("wal: write segment %s: %w", SegmentName(l.cur), err)
 		}
 		l.size += int64(n)
+		l.written.Add(int64(n))
 		l.m.bytes.Add(float64(n))
 		frames = frames[n:]
 	}
@@ -158,20 +258,67 @@ func fitFrames(frames []byte, room int64) int {
 	return n
 }
 
-// Sync fsyncs the current segment.
-func (l *Log) Sync() error { return l.SyncSegment(l.f, l.cur) }
+// syncer is the log's fsync goroutine under SyncInterval and SyncNever
+// (see Log). It ends when Close stops it, after finishing every segment
+// handed to it.
+func (l *Log) syncer() {
+	defer close(l.stopped)
+	var tick <-chan time.Time
+	if l.opts.Sync == SyncInterval {
+		t := time.NewTicker(l.opts.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	var synced int64 // l.written as of the last fsync
+	for {
+		select {
+		case s := <-l.handoffs:
+			l.finishHandOff(s)
+		case <-tick:
+			l.drainHandOffs() // older segments first
+			if w := l.written.Load(); w != synced && l.Err() == nil {
+				f, index := l.current()
+				if err := l.syncSegment(f, index); err != nil {
+					l.setFailed(err)
+				}
+				synced = w
+			}
+		case <-l.stop:
+			l.drainHandOffs()
+			return
+		}
+	}
+}
 
-// Current returns the segment being appended to and its index. It is safe
-// to call beside the writing goroutine, so that another goroutine can
-// fsync the segment (SyncSegment) while writes go on.
-func (l *Log) Current() (File, uint64) {
+// finishHandOff fsyncs and closes a segment the log moved on from.
+func (l *Log) finishHandOff(s segmentFile) {
+	if err := l.finishSegment(s.f, s.index); err != nil {
+		l.setFailed(err)
+	}
+}
+
+// drainHandOffs finishes the segments waiting for the syncer.
+func (l *Log) drainHandOffs() {
+	for {
+		select {
+		case s := <-l.handoffs:
+			l.finishHandOff(s)
+		default:
+			return
+		}
+	}
+}
+
+// current returns the segment being appended to and its index, for the
+// syncer.
+func (l *Log) current() (File, uint64) {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
 	return l.f, l.cur
 }
 
-// SyncSegment fsyncs f, the file of segment index, timing it.
-func (l *Log) SyncSegment(f File, index uint64) error {
+// syncSegment fsyncs f, the file of segment index, timing it.
+func (l *Log) syncSegment(f File, index uint64) error {
 	start := time.Now()
 	err := f.Sync()
 	d := time.Since(start)
@@ -206,28 +353,28 @@ func (l *Log) Cut() (uint64, error) {
 }
 
 // cut finishes the current segment and creates the next. The old segment
-// is fsynced even under --fsync=never (here, or by whoever HandOff gives
-// it to), so that only the last segment can hold a torn record.
+// is fsynced even under SyncNever (here under SyncAlways, by the syncer
+// otherwise), so that only the last segment can hold a torn record.
 func (l *Log) cut() error {
-	if l.opts.HandOff != nil {
+	if l.syncing {
 		old, index := l.f, l.cur
 		if err := l.create(l.cur+1, false); err != nil {
 			return err
 		}
-		l.opts.HandOff(old, index)
+		l.handoffs <- segmentFile{old, index}
 		return nil
 	}
-	if err := l.FinishSegment(l.f, l.cur); err != nil {
+	if err := l.finishSegment(l.f, l.cur); err != nil {
 		return err
 	}
 	return l.create(l.cur+1, true)
 }
 
-// FinishSegment fsyncs and closes f, the file of segment index, and fsyncs
+// finishSegment fsyncs and closes f, the file of segment index, and fsyncs
 // the directory, which makes the creation of the segment after it durable
-// too. It is what a HandOff receiver does with each segment.
-func (l *Log) FinishSegment(f File, index uint64) error {
-	if err := l.SyncSegment(f, index); err != nil {
+// too.
+func (l *Log) finishSegment(f File, index uint64) error {
+	if err := l.syncSegment(f, index); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
@@ -240,10 +387,10 @@ func (l *Log) FinishSegment(f File, index uint64) error {
 }
 
 // create makes segment index the current one; syncDir makes its directory
-// entry durable at once (otherwise FinishSegment of the previous segment
+// entry durable at once (otherwise finishSegment of the previous segment
 // does).
 func (l *Log) create(index uint64, syncDir bool) error {
-	f, err := l.opts.OpenFile(segmentPath(l.dir, index), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := l.opts.OpenFile(segmentPath(l.dir, index), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("wal: create segment %s: %w", SegmentName(index), err)
 	}
@@ -324,12 +471,22 @@ func (l *Log) RemoveBefore(index uint64) error {
 	return nil
 }
 
-// Close fsyncs and closes the current segment.
+// Close stops the syncer (which first finishes the segments handed to
+// it), then fsyncs and closes the current segment. It returns the
+// syncer's failure, if there was one.
 func (l *Log) Close() error {
-	if l.f == nil {
-		return nil
+	if l.syncing {
+		close(l.stop)
+		<-l.stopped
+		l.syncing = false
 	}
-	err := l.Sync()
+	if l.f == nil {
+		return l.Err()
+	}
+	err := l.Err()
+	if serr := l.syncSegment(l.f, l.cur); err == nil {
+		err = serr
+	}
 	if cerr := l.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("wal: close segment %s: %w", SegmentName(l.cur), cerr)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -76,7 +77,7 @@ func writeLog(t *testing.T, dir string, opts Options, writes, perWrite int) []po
 			b.AddPoint(p.id, p.ts, p.v)
 			want = append(want, p)
 		}
-		if err := l.Write(b.Bytes(), true); err != nil {
+		if err := l.Write(b.Bytes()); err != nil {
 			t.Fatalf("Write: %v", err)
 		}
 		b.Reset()
@@ -158,7 +159,7 @@ func TestSpecialValuesRoundTrip(t *testing.T) {
 		b.AddPoint(7, stamps[i], v)
 		want = append(want, point{7, stamps[i], v})
 	}
-	if err := l.Write(b.Bytes(), false); err != nil {
+	if err := l.Write(b.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()
@@ -213,7 +214,7 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 		// The repaired log takes new records after the last good one.
 		b := NewBatch(0, DefaultMaxPointsBody)
 		b.AddPoint(1, 5000, 1.5)
-		if err := l.Write(b.Bytes(), true); err != nil {
+		if err := l.Write(b.Bytes()); err != nil {
 			t.Fatalf("cut at %d: Write after repair: %v", cut, err)
 		}
 		l.Close()
@@ -353,7 +354,7 @@ func TestEmptySegments(t *testing.T) {
 			}
 			b := NewBatch(0, DefaultMaxPointsBody)
 			b.AddPoint(1, 1, 1)
-			if err := l.Write(b.Bytes(), true); err != nil {
+			if err := l.Write(b.Bytes()); err != nil {
 				t.Errorf("Write into the empty segment: %v", err)
 			}
 		})
@@ -474,47 +475,85 @@ func TestSegmentNames(t *testing.T) {
 	}
 }
 
-func TestHandOffSegments(t *testing.T) {
-	dir := t.TempDir()
-	type handed struct {
-		f     File
-		index uint64
+// TestSyncerFinishesSegments: under SyncNever and SyncInterval the log's
+// own syncer fsyncs and closes each segment the log moves on from, and
+// under SyncInterval fsyncs the current one, without Write waiting.
+func TestSyncerFinishesSegments(t *testing.T) {
+	for _, policy := range []SyncPolicy{SyncNever, SyncInterval} {
+		t.Run(fmt.Sprint(policy), func(t *testing.T) {
+			dir := t.TempDir()
+			ff := &faults{writeAfter: -1}
+			opts := Options{SegmentSize: 512, OpenFile: ff.open, Sync: policy, SyncInterval: time.Millisecond}
+			l, _, err := replayAll(t, dir, 0, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []point
+			b := NewBatch(0, MaxPointsBody(512))
+			for i := range 200 {
+				b.AddPoint(1, int64(i), float64(i))
+				want = append(want, point{1, int64(i), float64(i)})
+				if i%10 == 9 {
+					if err := l.Write(b.Bytes()); err != nil {
+						t.Fatal(err)
+					}
+					b.Reset()
+				}
+			}
+			segs, _ := listSegments(dir)
+			if len(segs) < 3 {
+				t.Fatalf("%d segments, want several", len(segs))
+			}
+			// Every segment before the current one is fsynced and closed
+			// by the syncer; under SyncInterval the current one is fsynced
+			// too within a few ticks.
+			wantSynced := len(segs) - 1
+			if policy == SyncInterval {
+				wantSynced = len(segs)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for ff.syncedFiles() < wantSynced || ff.closedFiles() < len(segs)-1 {
+				if time.Now().After(deadline) {
+					t.Fatalf("synced %d files, closed %d; want %d and %d", ff.syncedFiles(), ff.closedFiles(), wantSynced, len(segs)-1)
+				}
+				time.Sleep(time.Millisecond) // polling a condition, bounded by the deadline
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, r, err := replayAll(t, dir, 0, Options{SegmentSize: 512})
+			if err != nil || !samePoints(r.points, want) {
+				t.Fatalf("replay: %d points, %v", len(r.points), err)
+			}
+		})
 	}
-	var got []handed
-	opts := Options{SegmentSize: 512, HandOff: func(f File, index uint64) { got = append(got, handed{f, index}) }}
-	l, _, err := replayAll(t, dir, 0, opts)
+}
+
+// TestSyncerFailureIsSticky: a failed fsync of the syncer fails every
+// later Write and closes Failed.
+func TestSyncerFailureIsSticky(t *testing.T) {
+	ff := &faults{writeAfter: -1}
+	l, _, err := replayAll(t, t.TempDir(), 0, Options{OpenFile: ff.open, Sync: SyncInterval, SyncInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []point
-	b := NewBatch(0, MaxPointsBody(512))
-	for i := range 200 {
-		b.AddPoint(1, int64(i), float64(i))
-		want = append(want, point{1, int64(i), float64(i)})
-		if i%10 == 9 {
-			if err := l.Write(b.Bytes(), false); err != nil {
-				t.Fatal(err)
-			}
-			b.Reset()
-		}
+	b := NewBatch(0, DefaultMaxPointsBody)
+	b.AddPoint(1, 1, 1)
+	ff.set(func(f *faults) { f.failSync = true })
+	if err := l.Write(b.Bytes()); err != nil {
+		t.Fatalf("Write under SyncInterval waited for an fsync: %v", err)
 	}
-	if len(got) < 3 {
-		t.Fatalf("%d segments handed off, want several", len(got))
+	select {
+	case <-l.Failed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failed fsync did not close Failed")
 	}
-	for i, h := range got {
-		if h.index != uint64(i) {
-			t.Fatalf("hand-off %d is segment %d, want them in order", i, h.index)
-		}
-		if err := l.FinishSegment(h.f, h.index); err != nil {
-			t.Fatal(err)
-		}
+	if err := l.Write(b.Bytes()); !errors.Is(err, errInjected) {
+		t.Fatalf("Write after the failure = %v, want the injected fault", err)
 	}
-	if _, cur := l.Current(); cur != uint64(len(got)) {
-		t.Errorf("current segment %d, want %d", cur, len(got))
-	}
-	l.Close()
-	_, r, err := replayAll(t, dir, 0, Options{SegmentSize: 512})
-	if err != nil || !samePoints(r.points, want) {
-		t.Fatalf("replay after hand-offs: %d points, %v", len(r.points), err)
+	if err := l.Close(); !errors.Is(err, errInjected) {
+		t.Fatalf("Close = %v, want the failure", err)
 	}
 }
+
+func (p SyncPolicy) String() string { return [...]string{"always", "interval", "never"}[p] }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // damageSession puts n points under --fsync=always, each acknowledged,
@@ -153,15 +154,21 @@ func exitCode(err error) int {
 
 var httpListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
 
-// httpAddr is the address in the server's "http listening" line, which
-// comes before the protocol's "metricsd listening" with a data directory.
+// httpAddr is the address in the server's "http listening" line. The
+// HTTP API is up before the protocol port, but logs that line from its own
+// goroutine, so it may trail "metricsd listening": poll for it.
 func (s *server) httpAddr(t *testing.T) string {
 	t.Helper()
-	if m := httpListening.FindStringSubmatch(s.log.String()); m != nil {
-		return m[1]
+	deadline := time.Now().Add(testTimeout)
+	for {
+		if m := httpListening.FindStringSubmatch(s.log.String()); m != nil {
+			return m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no http listening line:\n%s", s.log)
+		}
+		time.Sleep(time.Millisecond) // poll interval
 	}
-	t.Fatalf("no http listening line:\n%s", s.log)
-	return ""
 }
 
 // TestDeleteSurvivesSIGKILL deletes keys through `metricsd delete`, kills

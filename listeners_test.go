@@ -43,9 +43,9 @@ func startEcoServerWith(t *testing.T, cfg Config) *ecoServer {
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
-	// With a data directory the HTTP API comes up before recovery, so that
-	// probes can watch it; otherwise nothing is bound before Serve.
-	if early := cfg.DataDir != ""; (srv.HTTPAddr() != nil) != early || srv.GraphiteAddr() != nil {
+	// NewServer does no I/O: nothing is bound before Serve (which brings
+	// the HTTP API up first, so that probes can watch a recovery).
+	if srv.HTTPAddr() != nil || srv.GraphiteAddr() != nil {
 		t.Fatalf("side addresses before Serve: %v, %v", srv.HTTPAddr(), srv.GraphiteAddr())
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

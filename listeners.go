@@ -59,12 +59,10 @@ type side struct {
 
 // newSide builds the configured side listeners over st, with their
 // metrics in reg; ready backs /readyz.
-func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Registry, ready func() error) (*side, error) {
+func newSide(cfg Config, log *slog.Logger, st store.Engine, reg *prometheus.Registry, ready func() error) (*side, error) {
 	s := &side{cfg: cfg, log: log}
-	if stats, ok := st.(httpapi.StoreStats); ok {
-		if err := httpapi.RegisterStoreMetrics(reg, stats); err != nil {
-			return nil, fmt.Errorf("metricsd: %w", err)
-		}
+	if err := httpapi.RegisterStoreMetrics(reg, st); err != nil {
+		return nil, fmt.Errorf("metricsd: %w", err)
 	}
 	if cfg.GraphiteAddr != "" || cfg.GraphiteUDPAddr != "" {
 		tlsCfg, err := cfg.graphiteTLSConfig()
