@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"metricsd/internal/cluster"
 	"metricsd/internal/durable"
 	"metricsd/internal/server"
 	"metricsd/internal/store"
@@ -33,6 +34,7 @@ type Server struct {
 	log    *slog.Logger
 	store  store.Storage
 	engine *durable.Engine // nil when the store is memory only
+	nodes  *cluster.Engine // nil unless the server is a cluster node
 	proto  *server.Server
 	side   *side // the HTTP API and Graphite listeners
 	retain *retainer
@@ -63,7 +65,16 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	reg := newRegistry()
-	st, engine, err := openStorage(cfg, log, reg)
+	var (
+		st     store.Storage
+		engine *durable.Engine
+		nodes  *cluster.Engine
+	)
+	if len(cfg.Cluster) > 0 {
+		st, nodes, err = openCluster(ctx, cfg, log)
+	} else {
+		st, engine, err = openStorage(cfg, log, reg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +90,10 @@ func NewServerContext(ctx context.Context, cfg Config) (*Server, error) {
 		Metrics:       server.NewMetrics(reg),
 	})
 	if err != nil {
-		if engine != nil {
-			engine.Close()
-		}
-		return nil, fmt.Errorf("metricsd: %w", err)
+		s := &Server{engine: engine, nodes: nodes}
+		return nil, errors.Join(fmt.Errorf("metricsd: %w", err), s.closeStorage())
 	}
-	s := &Server{cfg: cfg, log: log, store: st, engine: engine, proto: proto}
+	s := &Server{cfg: cfg, log: log, store: st, engine: engine, nodes: nodes, proto: proto}
 	if s.side, err = newSide(cfg, log, st, reg, s.readiness); err != nil {
 		return nil, errors.Join(err, s.closeStorage())
 	}
@@ -148,6 +157,9 @@ func (s *Server) Ready() error {
 // the data directory.
 func (s *Server) closeStorage() error {
 	s.retain.stop()
+	if s.nodes != nil {
+		return s.nodes.Close()
+	}
 	if s.engine == nil {
 		return nil
 	}

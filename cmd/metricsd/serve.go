@@ -67,6 +67,7 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
 		"serve net/http/pprof under /debug/pprof/ on the HTTP API")
+	addClusterFlags(fs, cfg)
 	addLogFlags(fs)
 	return fs
 }
@@ -117,6 +118,9 @@ func parseServeFlags(args []string) (metricsd.Config, *flag.FlagSet, error) {
 			return cfg, fs, errors.New("--in-memory and --data-dir contradict each other")
 		}
 		cfg.DataDir = ""
+	}
+	if err := clusterDefaults(fs, &cfg); err != nil {
+		return cfg, fs, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -15,10 +15,10 @@ import (
 // foreign publisher on metricsd's subjects.
 var errCorrupt = errors.New("cluster: corrupt message")
 
-// partitionOf is key's partition among n. It is FNV-1a, fixed so that every
+// PartitionOf is key's partition among n. It is FNV-1a, fixed so that every
 // node and every version computes the same partition (maphash is seeded per
 // process).
-func partitionOf(key []byte, n int) int {
+func PartitionOf(key []byte, n int) int {
 	h := uint64(14695981039346656037)
 	for _, c := range key {
 		h ^= uint64(c)

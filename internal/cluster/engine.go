@@ -232,6 +232,8 @@ func getSubject(node string) string { return "metricsd.node." + node + ".get" }
 
 func (e *Engine) stream(p int) jetstream.Stream { return e.streams[p%e.layout.Streams] }
 
+func (e *Engine) streamName(p int) string { return fmt.Sprintf("%s%d", streamPrefix, p%e.layout.Streams) }
+
 // Partitions is the cluster's number of partitions.
 func (e *Engine) Partitions() int { return e.layout.Partitions }
 
@@ -247,7 +249,7 @@ func (e *Engine) Put(key []byte, p store.Point) error {
 		e.log.Warn("put failed: key order", "err", err)
 		return ErrUnavailable
 	}
-	if err := e.writers[partitionOf(key, e.layout.Partitions)].put(ctx, key, rev, p); err != nil {
+	if err := e.writers[PartitionOf(key, e.layout.Partitions)].put(ctx, key, rev, p); err != nil {
 		e.log.Warn("put failed: publish", "err", err)
 		return ErrUnavailable
 	}

@@ -153,31 +153,46 @@ func (l *leases) run() {
 // tick heartbeats, then renews, releases or claims partitions so that
 // ownership converges on assign's plan.
 func (l *leases) tick() {
-	ctx, cancel := context.WithTimeout(l.e.ctx, l.ttl)
-	defer cancel()
 	me := l.e.cfg.Node
-	if _, err := l.e.nodes.Put(ctx, me, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+	ctx, cancel := context.WithTimeout(l.e.ctx, l.opTimeout())
+	_, err := l.e.nodes.Put(ctx, me, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	cancel()
+	if err != nil {
 		l.e.log.Warn("cluster heartbeat failed", "err", err)
 	}
-	plan := l.plan()
-	for p, want := range plan {
+	// The partitions' operations run side by side, each bounded, so that
+	// a bucket failing over delays a tick by one operation's bound, not
+	// by one per partition (which let leases lapse).
+	ctx, cancel = context.WithTimeout(l.e.ctx, l.opTimeout())
+	defer cancel()
+	var wg sync.WaitGroup
+	for p, want := range l.plan() {
 		l.mu.Lock()
 		entry, leased := l.owners[p]
 		part := l.held[p]
 		l.mu.Unlock()
+		var op func()
 		switch {
 		case part != nil && want != me:
-			l.release(ctx, part)
+			op = func() { l.release(ctx, part) }
 		case part != nil:
-			l.renew(ctx, part)
+			op = func() { l.renew(ctx, part) }
 		case want != me:
 		case !leased:
-			l.claim(ctx, p, 0)
+			op = func() { l.claim(ctx, p, 0) }
 		case time.Since(entry.seen) > l.ttl:
-			l.claim(ctx, p, entry.rev)
+			op = func() { l.claim(ctx, p, entry.rev) }
+		}
+		if op != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); op() }()
 		}
 	}
+	wg.Wait()
 }
+
+// opTimeout bounds one KV operation of a tick.
+func (l *leases) opTimeout() time.Duration { return l.ttl / 3 }
 
 // plan is the owner each partition should have, computed from the live
 // nodes and the current owners (see assign).
@@ -265,6 +280,9 @@ func (l *leases) claim(ctx context.Context, p int, rev uint64) {
 	l.held[p] = part
 	l.mu.Unlock()
 	l.e.log.Debug("cluster: partition claimed", "partition", p)
+	l.mu.Lock()
+	l.owners[p] = leaseEntry{node: l.e.cfg.Node, rev: rev, seen: time.Now()}
+	l.mu.Unlock()
 }
 
 // renew extends part's lease by compare-and-set; a lost race means another
@@ -277,6 +295,15 @@ func (l *leases) renew(ctx context.Context, part *partition) {
 	case err == nil:
 		part.setLease(next, sent.Add(time.Duration(float64(l.ttl)*validFraction)))
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists):
+		// An earlier renewal whose ack was lost (a NATS server failing
+		// over) may have landed: then the lease still names this node,
+		// which alone writes its name, and it is still ours. Its
+		// validity is not extended: the landed renewal's send time is
+		// not known.
+		if entry, gerr := l.e.owners.Get(ctx, leaseKey(part.p)); gerr == nil && string(entry.Value()) == l.e.cfg.Node {
+			part.adoptRevision(entry.Revision())
+			return
+		}
 		l.e.log.Warn("cluster: lost a partition's lease", "partition", part.p)
 		l.drop(part)
 	default:

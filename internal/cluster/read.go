@@ -201,7 +201,7 @@ func (e *Engine) ask(ctx context.Context, owner string, req []byte) ([]seriesDat
 func (e *Engine) Get(key []byte, fn store.VisitFunc) error {
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.OpTimeout)
 	defer cancel()
-	p := partitionOf(key, e.layout.Partitions)
+	p := PartitionOf(key, e.layout.Partitions)
 	series, err := e.query(ctx, p, encodeRequest(kindKey, p, key))
 	if err != nil {
 		e.log.Warn("get failed", "err", err)
