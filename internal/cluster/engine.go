@@ -232,7 +232,9 @@ func getSubject(node string) string { return "metricsd.node." + node + ".get" }
 
 func (e *Engine) stream(p int) jetstream.Stream { return e.streams[p%e.layout.Streams] }
 
-func (e *Engine) streamName(p int) string { return fmt.Sprintf("%s%d", streamPrefix, p%e.layout.Streams) }
+func (e *Engine) streamName(p int) string {
+	return fmt.Sprintf("%s%d", streamPrefix, p%e.layout.Streams)
+}
 
 // Partitions is the cluster's number of partitions.
 func (e *Engine) Partitions() int { return e.layout.Partitions }

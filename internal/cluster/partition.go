@@ -28,9 +28,9 @@ type partition struct {
 	leaseTill time.Time // the lease is trusted until then (monotonic)
 	failed    error     // a message that could not be applied
 
-	stalled chan struct{} // a barrier saw no progress: recreate the consumer
+	stalled chan struct{}   // a barrier saw no progress: recreate the consumer
 	ctx     context.Context // ends when the partition is given up
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
 }
 
 func newPartition(e *Engine, p int) *partition {
