@@ -94,15 +94,23 @@ func startNode(t testing.TB, urls, name string, extra ...string) *node {
 	if os.Getenv("CLUSTER_DEBUG") != "" {
 		args = append(args, "--log-level", "debug")
 	}
-	cmd := exec.Command(bin, args...)
-	stderr, err := cmd.StderrPipe()
+	n := &node{name: name, log: &logTail{}, done: make(chan error, 1)}
+	n.cmd = exec.Command(bin, args...)
+	n.run(t, true)
+	return n
+}
+
+// run starts n.cmd and waits for its protocol listening line, and for the
+// HTTP one when serveHTTP; it returns the protocol address.
+func (n *node) run(t testing.TB, serveHTTP bool) string {
+	t.Helper()
+	stderr, err := n.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{name: name, cmd: cmd, log: &logTail{}, done: make(chan error, 1)}
 	addrc, httpc := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -115,7 +123,7 @@ func startNode(t testing.TB, urls, name string, extra ...string) *node {
 				httpc <- m[1]
 			}
 		}
-		n.done <- cmd.Wait()
+		n.done <- n.cmd.Wait()
 	}()
 	t.Cleanup(func() {
 		n.kill()
@@ -123,22 +131,18 @@ func startNode(t testing.TB, urls, name string, extra ...string) *node {
 			t.Logf("node %s log (tail):\n%s", n.name, n.log)
 		}
 	})
-	for _, c := range []chan string{httpc, addrc} {
+	for n.addr == "" || (serveHTTP && n.httpAddr == "") {
 		select {
-		case a := <-c:
-			if c == addrc {
-				n.addr = a
-			} else {
-				n.httpAddr = a
-			}
+		case n.addr = <-addrc:
+		case n.httpAddr = <-httpc:
 		case err := <-n.done:
 			n.done <- err
-			t.Fatalf("node %s exited before listening (%v):\n%s", name, err, n.log)
+			t.Fatalf("%s exited before listening (%v):\n%s", n.name, err, n.log)
 		case <-time.After(testTimeout):
-			t.Fatalf("node %s: no listening line in %v:\n%s", name, testTimeout, n.log)
+			t.Fatalf("%s: no listening line in %v:\n%s", n.name, testTimeout, n.log)
 		}
 	}
-	return n
+	return n.addr
 }
 
 // startNodes starts nodes a, b, c... and waits until they own the
