@@ -51,3 +51,63 @@ func TestOrderAndReadYourWrites(t *testing.T) {
 		t.Errorf("%d read-your-writes violations in 1000 trials", violations)
 	}
 }
+
+// TestSingleServerLayout: on a NATS server without clustering the node
+// keeps one copy (R1) instead of failing, and a node joining later with
+// another partition count takes the one stored when the cluster was
+// created.
+func TestSingleServerLayout(t *testing.T) {
+	c := natstest.Start(t, 1)
+	a := openNode(t, c.URLs(), "a", 8)
+	if a.replicas != 1 {
+		t.Errorf("replicas %d on a lone server, want 1", a.replicas)
+	}
+	b := openNode(t, c.URLs(), "b", 64)
+	if b.Partitions() != 8 {
+		t.Errorf("joining node uses %d partitions, want the stored 8", b.Partitions())
+	}
+	waitBalanced(t, []*Engine{a, b})
+	if err := b.Put([]byte("k"), store.Point{Timestamp: 1, Value: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := getKey(t, a, "k"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: 2}}) {
+		t.Errorf("get on a: %v", got)
+	}
+	// A graceful leave hands the partitions over at once.
+	b.Close()
+	waitBalanced(t, []*Engine{a})
+	if got := getKey(t, a, "k"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: 2}}) {
+		t.Errorf("get on a after b left: %v", got)
+	}
+	if err := b.Put([]byte("k"), store.Point{Timestamp: 2, Value: 2}); err == nil {
+		t.Error("put on a closed node succeeded")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{URLs: []string{"nats://127.0.0.1:4222"}, Node: "n1"}
+	f := func(name string, mutate func(*Config), wantErr bool) {
+		t.Helper()
+		c := ok
+		mutate(&c)
+		if err := c.Validate(); (err != nil) != wantErr {
+			t.Errorf("%s: Validate() = %v, want error %v", name, err, wantErr)
+		}
+	}
+	f("valid", func(*Config) {}, false)
+	f("no URL", func(c *Config) { c.URLs = nil }, true)
+	f("not nats://", func(c *Config) { c.URLs = []string{"127.0.0.1:4222"} }, true)
+	f("no node", func(c *Config) { c.Node = "" }, true)
+	f("node with a dot", func(c *Config) { c.Node = "a.b" }, true)
+	f("node with a space", func(c *Config) { c.Node = "a b" }, true)
+	f("negative partitions", func(c *Config) { c.Partitions = -1 }, true)
+	f("too many partitions", func(c *Config) { c.Partitions = MaxPartitions + 1 }, true)
+	f("negative TTL", func(c *Config) { c.LeaseTTL = -1 }, true)
+	c := ok
+	if err := c.Validate(); err != nil || c.Partitions != DefaultPartitions || c.LeaseTTL != DefaultLeaseTTL || c.Logger == nil {
+		t.Errorf("defaults not filled: %+v, %v", c, err)
+	}
+	if got := ParseURLs(" nats://a:1, ,nats://b:2 "); !slices.Equal(got, []string{"nats://a:1", "nats://b:2"}) {
+		t.Errorf("ParseURLs: %q", got)
+	}
+}
