@@ -38,6 +38,9 @@ const (
 // the buckets and streams.
 const setupTimeout = 30 * time.Second
 
+// setupAttempt bounds one attempt at setup.
+const setupAttempt = 5 * time.Second
+
 // layout is the cluster's shape, fixed when the cluster is created.
 type layout struct {
 	Partitions int `json:"partitions"`
@@ -115,7 +118,10 @@ func (e *Engine) connect(ctx context.Context) error {
 		nats.Name("metricsd "+e.cfg.Node),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(100*time.Millisecond),
-		nats.RetryOnFailedConnect(false),
+		// A node may start before its NATS servers (a whole cluster
+		// started at once): keep trying, and setup retries until
+		// setupTimeout.
+		nats.RetryOnFailedConnect(true),
 	)
 	if err != nil {
 		return fmt.Errorf("cluster: connect to %s: %w", strings.Join(e.cfg.URLs, ","), err)
@@ -125,11 +131,24 @@ func (e *Engine) connect(ctx context.Context) error {
 		nc.Close()
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if err := e.setup(ctx); err != nil {
-		nc.Close()
-		return err
+	for {
+		// One bound per attempt: a JetStream API request sent before the
+		// NATS cluster has a meta leader gets no answer at all.
+		actx, acancel := context.WithTimeout(ctx, setupAttempt)
+		err := e.setup(actx)
+		acancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+			e.log.Debug("cluster: JetStream not ready; retrying", "err", err)
+			e.streams = nil
+		case <-ctx.Done():
+			nc.Close()
+			return err
+		}
 	}
-	return nil
 }
 
 // setup creates or binds the buckets and streams. Every node runs it; the

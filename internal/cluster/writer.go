@@ -17,19 +17,26 @@ import (
 // fetches a partition's last message, stays cheap.
 const maxBatchBytes = 64 << 10
 
+// maxInFlight bounds the batches of one partition awaiting their acks.
+const maxInFlight = 4
+
 // publishAttempt bounds one publish before it is retried with the same
 // message ID (JetStream drops the duplicate if the first one landed).
 const publishAttempt = 2 * time.Second
 
 // writer gathers the puts of one partition from every client of this node
-// and publishes them as one message per BatchDelay (group commit). One
-// batch is in flight at a time, so the partition's stream order is the
-// order in which this node's puts reached it.
+// and publishes them as one message per BatchDelay (group commit), with up
+// to maxInFlight batches awaiting their acks at once. Batches in flight
+// together may land in either order (a retried one after a later one):
+// that only orders puts that were in flight together, which no client can
+// have ordered, since a session waits for a put's ok before its next
+// request. Stream order is the order every replica applies.
 type writer struct {
-	e       *Engine
-	part    int
-	subject string
-	kick    chan struct{} // a batch has started filling
+	e        *Engine
+	part     int
+	subject  string
+	kick     chan struct{} // a batch has started filling
+	inFlight chan struct{} // one token per batch being published
 
 	mu    sync.Mutex
 	ready []*batch // full batches waiting for the publisher, in order
@@ -46,7 +53,7 @@ type batch struct {
 }
 
 func newWriter(e *Engine, part int) *writer {
-	return &writer{e: e, part: part, subject: partSubject(part), kick: make(chan struct{}, 1)}
+	return &writer{e: e, part: part, subject: partSubject(part), kick: make(chan struct{}, 1), inFlight: make(chan struct{}, maxInFlight)}
 }
 
 // put adds a point to the partition's current batch and waits until that
@@ -103,8 +110,20 @@ func (w *writer) run() {
 		w.ready, w.cur = nil, nil
 		w.mu.Unlock()
 		for _, b := range todo {
-			b.err = w.publish(b)
-			close(b.done)
+			select {
+			case w.inFlight <- struct{}{}:
+			case <-w.e.ctx.Done():
+				b.err = fmt.Errorf("cluster: partition %d: node shutting down", w.part)
+				close(b.done)
+				continue
+			}
+			w.e.wg.Add(1)
+			go func() {
+				defer w.e.wg.Done()
+				b.err = w.publish(b)
+				close(b.done)
+				<-w.inFlight
+			}()
 		}
 	}
 }
