@@ -38,9 +38,14 @@ var binary struct {
 
 // Binary returns the path of the pinned nats-server, building it on first
 // use. go tool -n builds the tool into the build cache and prints its path
-// without running it.
+// without running it. NATS_SERVER names another binary instead, to run the
+// same tests against another version (Debian's /usr/sbin/nats-server).
 func Binary() (string, error) {
 	binary.once.Do(func() {
+		if path := os.Getenv("NATS_SERVER"); path != "" {
+			binary.path = path
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, "go", "tool", "-n", "nats-server").Output()
