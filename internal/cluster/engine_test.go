@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -79,8 +80,9 @@ func TestSingleServerLayout(t *testing.T) {
 	if got := getKey(t, a, "k"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: 2}}) {
 		t.Errorf("get on a after b left: %v", got)
 	}
-	if err := b.Put([]byte("k"), store.Point{Timestamp: 2, Value: 2}); err == nil {
-		t.Error("put on a closed node succeeded")
+	// What a client is told is one fixed text.
+	if err := b.Put([]byte("k"), store.Point{Timestamp: 2, Value: 2}); !errors.Is(err, ErrUnavailable) || err.Error() != "cluster unavailable" {
+		t.Errorf("put on a closed node: %v, want %v", err, ErrUnavailable)
 	}
 }
 
