@@ -20,6 +20,10 @@ type partition struct {
 
 	mem *store.Memory
 
+	// applyMu serialises apply: the consumer and a read barrier's catch-up
+	// both apply messages, and each must see the other's sequence.
+	applyMu sync.Mutex
+
 	mu        sync.Mutex
 	revs      map[string]uint64 // key → first-insertion revision
 	applied   uint64            // stream sequence of the last message applied
@@ -182,6 +186,8 @@ func (part *partition) appliedSeq() uint64 {
 // wherever the partition is replayed. A message at or below the applied
 // sequence (a recreated consumer's overlap) is skipped.
 func (part *partition) apply(seq uint64, data []byte) {
+	part.applyMu.Lock()
+	defer part.applyMu.Unlock()
 	if seq <= part.appliedSeq() {
 		return
 	}
@@ -241,12 +247,18 @@ func (part *partition) barrier(ctx context.Context) error {
 		select {
 		case <-changed:
 		case <-stall.C:
-			// A consumer can be left alive but not delivering by a
-			// NATS server failing over; recreating it from the last
-			// applied message costs one request.
+			// The consumer is not keeping up: it can be left alive but
+			// not delivering by a NATS server failing over, and
+			// recreating it can fail for a while (nats-server 2.9
+			// may place the new consumer on the server that is down).
+			// So the barrier fetches the missing messages itself from
+			// the stream leader, and has the consumer recreated.
 			select {
 			case part.stalled <- struct{}{}:
 			default:
+			}
+			if err := part.catchUp(ctx, last); err != nil {
+				part.e.log.Debug("cluster: read barrier catch-up", "partition", part.p, "err", err)
 			}
 			stall.Reset(stallTimeout)
 		case <-ctx.Done():
@@ -276,6 +288,25 @@ func (part *partition) lastSequence(ctx context.Context) (uint64, error) {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("cluster: partition %d: last sequence: %w (last attempt: %v)", part.p, ctx.Err(), err)
 		}
+	}
+}
+
+// catchUp applies the partition's messages after the applied one, fetched
+// one by one from the stream leader (the next message of the partition's
+// subject), until it has applied last.
+func (part *partition) catchUp(ctx context.Context, last uint64) error {
+	for {
+		applied := part.appliedSeq()
+		if applied >= last {
+			return nil
+		}
+		actx, cancel := context.WithTimeout(ctx, barrierAttempt)
+		msg, err := part.e.stream(part.p).GetMsg(actx, applied+1, jetstream.WithGetMsgSubject(partSubject(part.p)))
+		cancel()
+		if err != nil {
+			return fmt.Errorf("cluster: partition %d: fetch after %d: %w", part.p, applied, err)
+		}
+		part.apply(msg.Sequence, msg.Data)
 	}
 }
 

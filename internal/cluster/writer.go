@@ -59,6 +59,14 @@ func newWriter(e *Engine, part int) *writer {
 // put adds a point to the partition's current batch and waits until that
 // batch is acknowledged by JetStream or ctx ends.
 func (w *writer) put(ctx context.Context, key []byte, rev uint64, p store.Point) error {
+	return w.enqueue(key, rev, p).wait(ctx, w.part)
+}
+
+// enqueue adds a point to the partition's current batch and returns the
+// batch, whose done closes once JetStream has acknowledged it or it failed.
+// It does not wait: it is what a pipelined Submit will call (the batch is
+// the put's ticket), with put's wait as the ticket's Wait.
+func (w *writer) enqueue(key []byte, rev uint64, p store.Point) *batch {
 	w.mu.Lock()
 	if w.cur != nil && len(w.cur.buf)+len(key)+32 > maxBatchBytes {
 		w.ready = append(w.ready, w.cur)
@@ -75,11 +83,16 @@ func (w *writer) put(ctx context.Context, key []byte, rev uint64, p store.Point)
 	b := w.cur
 	b.buf = appendRecord(b.buf, key, rev, p)
 	w.mu.Unlock()
+	return b
+}
+
+// wait waits for b's outcome or for ctx to end.
+func (b *batch) wait(ctx context.Context, part int) error {
 	select {
 	case <-b.done:
 		return b.err
 	case <-ctx.Done():
-		return fmt.Errorf("cluster: partition %d: waiting for the ack: %w", w.part, context.Cause(ctx))
+		return fmt.Errorf("cluster: partition %d: waiting for the ack: %w", part, context.Cause(ctx))
 	}
 }
 
