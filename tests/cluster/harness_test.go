@@ -55,6 +55,7 @@ type node struct {
 	cmd      *exec.Cmd
 	addr     string // protocol
 	httpAddr string
+	graphite chan string // its Graphite address, when it serves one
 	log      *logTail
 	done     chan error
 }
@@ -83,6 +84,7 @@ func (l *logTail) String() string {
 var (
 	protoListening = regexp.MustCompile(`msg="metricsd listening" addr=(\S+)`)
 	httpListening  = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+	graphiteListen = regexp.MustCompile(`msg="graphite listening" addr=(\S+)`)
 )
 
 // startNode runs a cluster node called name on the NATS servers urls and
@@ -94,7 +96,7 @@ func startNode(t testing.TB, urls, name string, extra ...string) *node {
 	if os.Getenv("CLUSTER_DEBUG") != "" {
 		args = append(args, "--log-level", "debug")
 	}
-	n := &node{name: name, log: &logTail{}, done: make(chan error, 1)}
+	n := &node{name: name, log: &logTail{}, done: make(chan error, 1), graphite: make(chan string, 1)}
 	n.cmd = exec.Command(bin, args...)
 	n.run(t, true)
 	return n
@@ -121,6 +123,9 @@ func (n *node) run(t testing.TB, serveHTTP bool) string {
 			}
 			if m := httpListening.FindStringSubmatch(sc.Text()); m != nil {
 				httpc <- m[1]
+			}
+			if m := graphiteListen.FindStringSubmatch(sc.Text()); m != nil && n.graphite != nil {
+				n.graphite <- m[1]
 			}
 		}
 		n.done <- n.cmd.Wait()

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"metricsd/internal/natstest"
+	"metricsd/internal/store"
+)
+
+// BenchmarkPut measures acknowledged puts through one node of a 3-node
+// NATS cluster, from 64 concurrent callers (as many clients), against
+// BenchmarkPublishAlone, the same callers publishing one point each
+// straight to an R3 stream: the ratio is what batching and the cluster
+// engine add or save. Run both in one process (shared machines vary).
+func BenchmarkPut(b *testing.B) {
+	c := natstest.Start(b, 3)
+	e := openNode(b, c.URLs(), "bench", 64)
+	waitBalanced(b, []*Engine{e})
+	var next atomic.Int64
+	b.SetParallelism(64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			key := []byte(fmt.Sprintf("bench.%d", i%1000))
+			if err := e.Put(key, store.Point{Timestamp: i, Value: float64(i)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkPublishAlone: JetStream's own ceiling for one acknowledged
+// publish per point on this machine (see BenchmarkPut).
+func BenchmarkPublishAlone(b *testing.B) {
+	c := natstest.Start(b, 3)
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b.>"}, Replicas: 3, Storage: jetstream.FileStorage}); err != nil {
+		b.Fatal(err)
+	}
+	payload := appendRecord(nil, []byte("bench.1"), 1, store.Point{Timestamp: 1, Value: 1})
+	var next atomic.Int64
+	b.SetParallelism(64)
+	b.SetBytes(int64(len(payload)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			if _, err := js.Publish(ctx, fmt.Sprintf("b.%d", i%64), payload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
