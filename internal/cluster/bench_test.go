@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,6 +23,13 @@ func BenchmarkPut(b *testing.B) {
 	c := natstest.Start(b, 3)
 	e := openNode(b, c.URLs(), "bench", 64)
 	waitBalanced(b, []*Engine{e})
+	for _, delay := range []time.Duration{DefaultBatchDelay, time.Nanosecond} {
+		e.cfg.BatchDelay = delay
+		b.Run("delay="+delay.String(), func(b *testing.B) { benchPut(b, e) })
+	}
+}
+
+func benchPut(b *testing.B, e *Engine) {
 	var next atomic.Int64
 	b.SetParallelism(64)
 	b.ReportAllocs()
