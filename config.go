@@ -2,11 +2,9 @@ package metricsd
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"metricsd/internal/durable"
@@ -55,6 +53,13 @@ type Config struct {
 	// TLSClientCAFile, with TLS on, requires client certificates signed by
 	// these CAs (mutual TLS).
 	TLSClientCAFile string
+	// GraphiteTLSCertFile and GraphiteTLSKeyFile, both set, serve the
+	// Graphite plaintext port (GraphiteAddr) over TLS only, as the
+	// protocol's TLS files do for Addr.
+	GraphiteTLSCertFile, GraphiteTLSKeyFile string
+	// GraphiteTLSClientCAFile, with Graphite TLS on, requires client
+	// certificates signed by these CAs (mutual TLS).
+	GraphiteTLSClientCAFile string
 
 	// DataDir, when set, makes puts durable: a write-ahead log and
 	// snapshots in this directory, recovered at startup, locked against a
@@ -83,8 +88,26 @@ type Config struct {
 	// conventional port is 2003); lines land in the same store as put.
 	// Empty, the default, turns it off.
 	GraphiteAddr string
-	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr.
+	// GraphiteUDPAddr is the Graphite plaintext listen address over UDP
+	// (collectd's and statsd's transport; one datagram holds one or more
+	// lines); lines are parsed, counted and stored as on GraphiteAddr.
+	// Empty, the default, turns it off. UDP has no TLS.
+	GraphiteUDPAddr string
+	// Pprof serves net/http/pprof under /debug/pprof/ on HTTPAddr. Like
+	// every admin route, only when WebConfigFile configures access control
+	// or HTTPAddr is a loopback address (see docs/operations.md).
 	Pprof bool
+	// ShutdownGrace bounds how long Run waits, after its context ends, for
+	// connections to finish what they have read and for HTTP requests in
+	// flight; those still busy then are dropped with a warning (not an
+	// error). 0: DefaultShutdownGrace.
+	ShutdownGrace time.Duration
+	// WebConfigFile is a web configuration file in the format of
+	// Prometheus's exporter-toolkit (TLS server config, client CA,
+	// basic-auth users with bcrypt hashes), applied to every request of the
+	// HTTP API, /healthz and /readyz included. Empty: plain HTTP, no
+	// authentication.
+	WebConfigFile string
 
 	// Cluster, when set, makes this server a node of a metricsd cluster on
 	// these NATS JetStream servers (nats://host:port URLs): puts are
@@ -115,6 +138,9 @@ const (
 	// DefaultHTTPAddr is metricsd serve's HTTP API address; the Go API
 	// serves no HTTP unless asked.
 	DefaultHTTPAddr = "127.0.0.1:8889"
+	// DefaultShutdownGrace is Run's grace period: under the 30 s that
+	// Kubernetes and systemd give before SIGKILL.
+	DefaultShutdownGrace = 10 * time.Second
 )
 
 // DefaultConfig returns the configuration documented in the README.
@@ -129,6 +155,7 @@ func DefaultConfig() Config {
 		Fsync:            DefaultFsync,
 		FsyncInterval:    durable.DefaultFsyncInterval,
 		SnapshotInterval: durable.DefaultSnapshotInterval,
+		ShutdownGrace:    DefaultShutdownGrace,
 	}
 }
 
@@ -157,13 +184,30 @@ func (c Config) validate() error {
 	if err := c.validateCluster(); err != nil {
 		return err
 	}
+	if err := c.validateGraphiteTLS(); err != nil {
+		return err
+	}
 	if _, err := c.durableConfig(nil); err != nil {
 		return err
 	}
 	if c.Pprof && c.HTTPAddr == "" {
 		return errors.New("metricsd: pprof is served on the HTTP API, which has no address")
 	}
+	if c.ShutdownGrace < 0 {
+		return fmt.Errorf("metricsd: shutdown grace %v must not be negative", c.ShutdownGrace)
+	}
+	if c.WebConfigFile != "" && c.HTTPAddr == "" {
+		return errors.New("metricsd: a web config file applies to the HTTP API, which has no address")
+	}
 	return nil
+}
+
+// shutdownGrace is c.ShutdownGrace, or its default.
+func (c Config) shutdownGrace() time.Duration {
+	if c.ShutdownGrace <= 0 {
+		return DefaultShutdownGrace
+	}
+	return c.ShutdownGrace
 }
 
 // durableConfig is the durable engine's configuration for c.
@@ -198,28 +242,8 @@ func (c Config) limits() store.Limits {
 	}
 }
 
-// tlsConfig loads the TLS files, or returns nil when TLS is off.
+// tlsConfig loads the protocol port's TLS files, or returns nil when TLS
+// is off.
 func (c Config) tlsConfig() (*tls.Config, error) {
-	if c.TLSCertFile == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("metricsd: load TLS key pair %s, %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.TLSClientCAFile == "" {
-		return cfg, nil
-	}
-	pem, err := os.ReadFile(c.TLSClientCAFile)
-	if err != nil {
-		return nil, fmt.Errorf("metricsd: read client CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("metricsd: client CA file %s holds no PEM certificate", c.TLSClientCAFile)
-	}
-	cfg.ClientCAs = pool
-	cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	return cfg, nil
+	return loadTLS("protocol", c.TLSCertFile, c.TLSKeyFile, c.TLSClientCAFile)
 }

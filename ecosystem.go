@@ -48,6 +48,7 @@ type side struct {
 	started                bool         // some listener is served: shutdown stops them
 	httpLn, graphiteLn     net.Listener // bound by listen, not yet served
 	httpAddr, graphiteAddr net.Addr
+	udp                    graphiteUDP    // the Graphite UDP socket, when configured
 	wg                     sync.WaitGroup // one per running listener
 }
 
@@ -60,7 +61,11 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			return nil, fmt.Errorf("metricsd: %w", err)
 		}
 	}
-	if cfg.GraphiteAddr != "" {
+	if cfg.GraphiteAddr != "" || cfg.GraphiteUDPAddr != "" {
+		tlsCfg, err := cfg.graphiteTLSConfig()
+		if err != nil {
+			return nil, err
+		}
 		rcv, err := graphite.NewReceiver(graphite.ReceiverConfig{
 			Storage:       st,
 			MaxLineLength: cfg.MaxLineLength,
@@ -68,6 +73,7 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Registerer:    reg,
 			MaxConns:      cfg.MaxConns,
 			IdleTimeout:   cfg.IdleTimeout,
+			TLS:           tlsCfg,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)
@@ -82,6 +88,9 @@ func newSide(cfg Config, log *slog.Logger, st store.Storage, reg *prometheus.Reg
 			Ready:      ready,
 			Pprof:      cfg.Pprof,
 			Logger:     log,
+			Addr:       cfg.HTTPAddr,
+
+			WebConfigFile: cfg.WebConfigFile,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("metricsd: %w", err)
@@ -105,7 +114,7 @@ func (s *side) listen() error {
 		return err
 	}
 	var err error
-	if s.graphite != nil {
+	if s.cfg.GraphiteAddr != "" {
 		if s.graphiteLn, err = net.Listen("tcp", s.cfg.GraphiteAddr); err != nil {
 			if s.httpLn != nil {
 				s.httpLn.Close()
@@ -114,6 +123,17 @@ func (s *side) listen() error {
 			return fmt.Errorf("metricsd: listen on %s (Graphite): %w", s.cfg.GraphiteAddr, err)
 		}
 		s.graphiteAddr = s.graphiteLn.Addr()
+	}
+	if err := s.udp.listen(s.cfg.GraphiteUDPAddr); err != nil {
+		if s.httpLn != nil { // bound here, not served early
+			s.httpLn.Close()
+			s.httpLn, s.httpAddr = nil, nil
+		}
+		if s.graphiteLn != nil {
+			s.graphiteLn.Close()
+			s.graphiteLn, s.graphiteAddr = nil, nil
+		}
+		return err
 	}
 	s.listened = true
 	return nil
@@ -151,7 +171,9 @@ func (s *side) serveHTTP() {
 		return
 	}
 	ln := s.httpLn
-	s.warnIfPublic(ln.Addr(), "the HTTP API: anyone who can reach it can read every metric (and profile the process with --pprof)")
+	if !s.http.AccessControlled() {
+		s.warnIfPublic(ln.Addr(), "the HTTP API without access control (--web-config-file): anyone who can reach it can read every metric")
+	}
 	s.run("http", func() error { return s.http.Serve(ln) }, http.ErrServerClosed)
 	s.httpLn, s.started = nil, true // served: the server owns it now
 }
@@ -163,9 +185,16 @@ func (s *side) serve() {
 	s.serveHTTP()
 	if s.graphiteLn != nil {
 		ln := s.graphiteLn
-		s.warnIfPublic(ln.Addr(), "Graphite plaintext: anyone who can reach it can write metrics")
+		if s.cfg.GraphiteTLSClientCAFile == "" {
+			s.warnIfPublic(ln.Addr(), "Graphite plaintext without client certificates (--graphite-tls-client-ca): anyone who can reach it can write metrics")
+		}
 		s.run("graphite", func() error { return s.graphite.Serve(ln) }, graphite.ErrReceiverClosed)
 		s.graphiteLn, s.started = nil, true
+	}
+	if pc := s.udp.take(); pc != nil {
+		s.warnIfPublic(pc.LocalAddr(), "Graphite plaintext over UDP: anyone who can reach it can write metrics")
+		s.run("graphite udp", func() error { return s.graphite.ServeUDP(pc) }, graphite.ErrReceiverClosed)
+		s.started = true
 	}
 }
 
@@ -184,7 +213,16 @@ func (s *side) run(name string, serve func() error, closed error) {
 // warnIfPublic says so when a listener without authentication is bound
 // beyond the loopback interface.
 func (s *side) warnIfPublic(addr net.Addr, what string) {
-	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+	var ip net.IP
+	switch a := addr.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	case *net.UDPAddr:
+		ip = a.IP
+	default:
+		return
+	}
+	if !ip.IsLoopback() {
 		s.log.Warn("serving "+what+"; bind 127.0.0.1 or firewall it", "addr", addr.String())
 	}
 }
@@ -215,6 +253,7 @@ func (s *side) shutdown(ctx context.Context) error {
 			ln.Close()
 		}
 	}
+	s.udp.closeUnserved()
 	s.mu.Unlock()
 	if !started {
 		return nil

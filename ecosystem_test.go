@@ -230,8 +230,8 @@ func TestGraphiteAndProtocolShareTheStore(t *testing.T) {
 		labels []string
 		want   float64
 	}{
-		{"metricsd_graphite_points_stored_total", nil, 3},
-		{"metricsd_graphite_lines_dropped_total", []string{"reason", "format"}, 1},
+		{"metricsd_graphite_points_stored_total", []string{"transport", "tcp"}, 3},
+		{"metricsd_graphite_lines_dropped_total", []string{"reason", "format", "transport", "tcp"}, 1},
 		{"metricsd_requests_total", []string{"command", "put", "result", "ok"}, 1},
 		{"metricsd_http_requests_total", []string{"handler", "render", "code", "200"}, 1},
 		{"metricsd_series", nil, 2},

@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -117,7 +116,7 @@ func (s *Server) recover(ctx context.Context) error {
 	}
 	s.log.Info("metricsd recovering", "data_dir", s.cfg.DataDir, "fsync", s.cfg.Fsync)
 	if err := s.engine.Start(ctx); err != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownGrace())
 		defer cancel()
 		return errors.Join(fmt.Errorf("metricsd: %w", err), s.side.shutdown(sctx), s.closeStorage())
 	}
@@ -212,7 +211,11 @@ func (s *Server) warnIfExposed(addr net.Addr) {
 }
 
 // Run serves cfg.Addr until ctx ends, then shuts down gracefully within
-// shutdownGrace. A bind failure is returned at once.
+// cfg.ShutdownGrace. Connections still busy when the grace period ends (a
+// client that does not read its answers, a long /render) are dropped with
+// a warning, and Run returns nil: that is the orderly end a grace period
+// promises, not a failure (issue #11.8). A bind failure, or a failure to
+// close the storage, is returned.
 func (s *Server) Run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -226,9 +229,14 @@ func (s *Server) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("metricsd shutting down", "cause", context.Cause(ctx))
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	grace := s.cfg.shutdownGrace()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := s.Shutdown(sctx); err != nil {
+	dropped, err := s.shutdown(sctx)
+	if dropped != nil {
+		s.log.Warn("shutdown grace period ended: connections still busy were dropped", "grace", grace, "err", dropped)
+	}
+	if err != nil {
 		return err
 	}
 	return <-served
@@ -249,26 +257,41 @@ func (s *Server) Addr() net.Addr {
 // are committed, a final snapshot is written and the directory unlocked.
 // It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
+	dropped, err := s.shutdown(ctx)
+	return errors.Join(dropped, err)
+}
+
+// shutdown is Shutdown, telling apart why it did not end cleanly: dropped
+// when ctx ended while connections or requests were still busy (they were
+// closed: ctx's error, with the listener that had them), err for anything
+// else, such as a storage that failed to close.
+func (s *Server) shutdown(ctx context.Context) (dropped, err error) {
 	s.side.markStopping() // /readyz says so while sessions drain
-	err := s.proto.Shutdown(ctx)
-	if err != nil {
-		err = fmt.Errorf("metricsd: %w", err)
+	var drain []error
+	if err := s.proto.Shutdown(ctx); err != nil {
+		drain = append(drain, fmt.Errorf("metricsd: %w", err))
 	}
 	// The Graphite receiver writes and the HTTP API reads: both stop
 	// before the storage closes.
-	err = errors.Join(err, s.side.shutdown(ctx))
+	if err := s.side.shutdown(ctx); err != nil {
+		drain = append(drain, err)
+	}
+	var fail []error
+	for _, e := range drain {
+		if ctx.Err() != nil && errors.Is(e, ctx.Err()) {
+			dropped = errors.Join(dropped, e)
+		} else {
+			fail = append(fail, e)
+		}
+	}
 	// Every session is gone even when ctx ended first (the rest were
 	// closed), so no put can reach the engine any more.
-	if err := errors.Join(err, s.closeStorage()); err != nil {
-		return err
+	if err := errors.Join(append(fail, s.closeStorage())...); err != nil {
+		return dropped, err
 	}
 	s.log.Info("metricsd stopped")
-	return nil
+	return dropped, nil
 }
-
-// shutdownGrace bounds how long Run waits for sessions after its context
-// ends.
-const shutdownGrace = 10 * time.Second
 
 // RunServer serves the metrics protocol on host:port, in memory, until
 // SIGINT or SIGTERM, then shuts down gracefully and returns nil. It returns

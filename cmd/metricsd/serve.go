@@ -65,8 +65,20 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"HTTP API `address`: Graphite-web API for Grafana, /metrics, /healthz, /readyz (empty: off)")
 	fs.StringVar(&cfg.GraphiteAddr, "graphite-addr", cfg.GraphiteAddr,
 		"Graphite plaintext `address`, conventionally port 2003 (empty: off)")
+	fs.StringVar(&cfg.GraphiteUDPAddr, "graphite-udp-addr", cfg.GraphiteUDPAddr,
+		"Graphite plaintext over UDP `address`, one datagram = one or more lines, e.g. collectd's (empty: off)")
+	fs.StringVar(&cfg.GraphiteTLSCertFile, "graphite-tls-cert", cfg.GraphiteTLSCertFile,
+		"serve the Graphite port over TLS only, with this PEM certificate `file` (needs --graphite-tls-key)")
+	fs.StringVar(&cfg.GraphiteTLSKeyFile, "graphite-tls-key", cfg.GraphiteTLSKeyFile,
+		"PEM private key `file` of --graphite-tls-cert")
+	fs.StringVar(&cfg.GraphiteTLSClientCAFile, "graphite-tls-client-ca", cfg.GraphiteTLSClientCAFile,
+		"require Graphite clients' certificates signed by the CAs in this PEM `file` (mutual TLS)")
 	fs.BoolVar(&cfg.Pprof, "pprof", cfg.Pprof,
-		"serve net/http/pprof under /debug/pprof/ on the HTTP API")
+		"serve net/http/pprof under /debug/pprof/ on the HTTP API (only with access control or a loopback --http-addr)")
+	fs.DurationVar(&cfg.ShutdownGrace, "shutdown-grace", cfg.ShutdownGrace,
+		"on SIGTERM/SIGINT, wait this long for busy connections, then drop them with a warning and exit 0")
+	fs.StringVar(&cfg.WebConfigFile, "web-config-file", cfg.WebConfigFile,
+		"TLS and basic-auth configuration `file` of the HTTP API, in Prometheus exporter-toolkit's web config format")
 	addClusterFlags(fs, cfg)
 	addLogFlags(fs)
 	return fs

@@ -68,9 +68,9 @@ func BenchmarkReceiverTCP(b *testing.B) {
 				sendConcurrently(b, ln.Addr().String(), inputs)
 				want := float64(conns * linesPerConn)
 				deadline := time.Now().Add(time.Minute)
-				for testutil.ToFloat64(rcv.metrics.stored) < want {
+				for testutil.ToFloat64(rcv.metrics.tcp.stored) < want {
 					if time.Now().After(deadline) {
-						b.Fatalf("stored %v of %v lines", testutil.ToFloat64(rcv.metrics.stored), want)
+						b.Fatalf("stored %v of %v lines", testutil.ToFloat64(rcv.metrics.tcp.stored), want)
 					}
 					time.Sleep(100 * time.Microsecond) // poll interval
 				}
@@ -189,4 +189,36 @@ type countWriter struct{ n int64 }
 func (c *countWriter) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
 	return len(p), nil
+}
+
+// collectdDatagram is a datagram as collectd's write_graphite fills one
+// (its buffer is 1,428 bytes): whole lines of one host's readings.
+func collectdDatagram() []byte {
+	var buf bytes.Buffer
+	for i := 0; ; i++ {
+		line := fmt.Sprintf("collectd.web01.cpu-%d.cpu-idle %d.%06d 1500000000\n", i%8, 90+i%10, i*7919%1000000)
+		if buf.Len()+len(line) > 1428 {
+			return buf.Bytes()
+		}
+		buf.WriteString(line)
+	}
+}
+
+// BenchmarkDatagram measures the UDP listener's work per datagram after
+// the read: split into lines, parse, store into a memory store, count.
+// Compare its ns per line with BenchmarkParseLine in the same run.
+func BenchmarkDatagram(b *testing.B) {
+	d := collectdDatagram()
+	rcv, err := NewReceiver(ReceiverConfig{Storage: store.NewMemory(), MaxLineLength: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Count(d, []byte{'\n'})
+	var dg datagram
+	b.ReportAllocs()
+	b.SetBytes(int64(len(d)))
+	for b.Loop() {
+		dg.handle(rcv, d)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
 }

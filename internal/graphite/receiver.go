@@ -2,10 +2,12 @@ package graphite
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,7 +45,16 @@ type ReceiverConfig struct {
 	// LogInterval is the least time between two warnings about dropped
 	// lines; zero means DefaultLogInterval.
 	LogInterval time.Duration
+	// TLS, when set, serves every TCP connection over TLS with this
+	// configuration (set ClientAuth and ClientCAs in it for mutual TLS).
+	// A client that does not complete the handshake within
+	// HandshakeTimeout (or IdleTimeout, when shorter and set) is closed.
+	TLS *tls.Config
 }
+
+// HandshakeTimeout bounds a TLS handshake on the Graphite port, so that a
+// client that connects and sends nothing, or plain text, is not kept.
+const HandshakeTimeout = 10 * time.Second
 
 // Receiver accepts Graphite plaintext connections and stores every good
 // line. The protocol has no replies: bad lines are counted and skipped, and
@@ -58,6 +69,10 @@ type Receiver struct {
 
 	conns    *tcpserve.Group // accept loops and running sessions
 	stopping atomic.Bool     // set by the first Shutdown
+
+	udpMu sync.Mutex                  // guards udp
+	udp   map[net.PacketConn]struct{} // UDP listeners being read
+	udpWG sync.WaitGroup              // one per running ServeUDP
 }
 
 // ErrReceiverClosed is returned by Serve after Shutdown.
@@ -118,7 +133,7 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // storm cannot spin the CPU. Serve closes ln when it returns.
 func (r *Receiver) Serve(ln net.Listener) error {
 	if !r.stopping.Load() {
-		r.log.Info("graphite listening", "addr", ln.Addr().String())
+		r.log.Info("graphite listening", "addr", ln.Addr().String(), "tls", r.cfg.TLS != nil)
 	}
 	err := r.conns.Serve(ln)
 	if errors.Is(err, tcpserve.ErrClosed) {
@@ -137,12 +152,14 @@ func (r *Receiver) refuse(conn net.Conn) {
 	}
 }
 
-// Shutdown stops accepting, lets every session store the complete lines it
-// has already read, and waits for the sessions to end. If ctx ends first,
+// Shutdown stops accepting, closes the UDP listeners (after the datagram in
+// hand), lets every session store the complete lines it has already read,
+// and waits for the sessions to end. If ctx ends first,
 // the remaining connections are closed and ctx's error is returned. Calling
 // it again is harmless.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	first := r.stopping.CompareAndSwap(false, true)
+	r.shutdownUDP()
 	if err := r.conns.Shutdown(ctx); err != nil {
 		return fmt.Errorf("graphite: shutdown: %w", err)
 	}

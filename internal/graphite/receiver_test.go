@@ -105,7 +105,7 @@ func points(t *testing.T, st store.Storage, key string) []string {
 }
 
 func (tr *testReceiver) dropped(reason string) float64 {
-	return testutil.ToFloat64(tr.rcv.metrics.dropped[reasonIndex(reason)])
+	return testutil.ToFloat64(tr.rcv.metrics.tcp.dropped[reasonIndex(reason)])
 }
 
 func TestReceiverStoresAgentLines(t *testing.T) {
@@ -131,7 +131,7 @@ func TestReceiverStoresAgentLines(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", key, got, w)
 		}
 	}
-	if got := testutil.ToFloat64(tr.rcv.metrics.stored); got != 6 {
+	if got := testutil.ToFloat64(tr.rcv.metrics.tcp.stored); got != 6 {
 		t.Errorf("stored = %v, want 6", got)
 	}
 }
@@ -177,7 +177,7 @@ func TestReceiverAnySplit(t *testing.T) {
 	}
 	tr.send(t, oneByte...)
 	runs := float64(len(input) + 2)
-	if got := testutil.ToFloat64(tr.rcv.metrics.stored); got != 3*runs {
+	if got := testutil.ToFloat64(tr.rcv.metrics.tcp.stored); got != 3*runs {
 		t.Errorf("stored = %v, want %v", got, 3*runs)
 	}
 	if got := tr.dropped(ReasonFormat); got != runs {
@@ -229,7 +229,7 @@ func TestReceiverConcurrentAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	testnet.WaitFor(t, "all lines stored", func() bool {
-		return testutil.ToFloat64(tr.rcv.metrics.stored) == agents*lines
+		return testutil.ToFloat64(tr.rcv.metrics.tcp.stored) == agents*lines
 	})
 	for a := range agents {
 		if got := len(points(t, tr.store, fmt.Sprintf("agent%d.metric", a))); got != lines {

@@ -2,7 +2,10 @@ package graphite
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -50,7 +53,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// newSession wraps conn in TLS when the Receiver has a TLS configuration;
+// Serve completes the handshake first.
 func newSession(rcv *Receiver, conn net.Conn) *session {
+	if rcv.cfg.TLS != nil {
+		conn = tls.Server(conn, rcv.cfg.TLS)
+	}
 	s := &session{rcv: rcv, conn: conn, in: countingReader{r: conn}}
 	s.r = lines.NewReader(&s.in, readBufferSize, rcv.cfg.MaxLineLength)
 	return s
@@ -73,6 +81,11 @@ func (s *session) Close() error { return s.conn.Close() }
 // carbon drops it.
 func (s *session) Serve() {
 	defer s.conn.Close()
+	if err := s.handshake(); err != nil {
+		s.rcv.metrics.handshakeFailures.Inc()
+		s.rcv.log.Debug("graphite TLS handshake failed", "remote", s.conn.RemoteAddr().String(), "err", err)
+		return
+	}
 	defer s.flushCounts()
 	for {
 		if !s.r.LineBuffered() {
@@ -92,6 +105,26 @@ func (s *session) Serve() {
 			return
 		}
 	}
+}
+
+// handshake completes a TLS handshake within HandshakeTimeout (or the idle
+// timeout, when shorter). Plain TCP sent to the TLS port fails it, and the
+// connection is closed without reading further.
+func (s *session) handshake() error {
+	tlsConn, ok := s.conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	limit := HandshakeTimeout
+	if t := s.rcv.cfg.IdleTimeout; t > 0 && t < limit {
+		limit = t
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	if err := tlsConn.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("graphite: TLS handshake: %w", err)
+	}
+	return nil
 }
 
 // armIdleTimeout sets the read deadline for the next read, unless the
@@ -148,13 +181,13 @@ func (s *session) handle(line []byte) {
 func (s *session) drop(reason string, line []byte, err error) {
 	s.dropped[reasonIndex(reason)]++
 	if reason != ReasonNaN {
-		s.rcv.logDrop(reason, s.conn, line, err)
+		s.rcv.logDrop(reason, TransportTCP, s.conn.RemoteAddr(), line, err)
 	}
 }
 
 // flushCounts adds the session's counts to the shared metrics.
 func (s *session) flushCounts() {
-	m := s.rcv.metrics
+	m := &s.rcv.metrics.tcp
 	if s.stored > 0 {
 		m.stored.Add(float64(s.stored))
 		s.stored = 0
@@ -174,12 +207,12 @@ func (s *session) flushCounts() {
 // logDrop warns about a dropped line, at most once per LogInterval across
 // all connections; line is quoted (truncated) so that any bytes are safe in
 // the log.
-func (r *Receiver) logDrop(reason string, conn net.Conn, line []byte, err error) {
+func (r *Receiver) logDrop(reason, transport string, remote fmt.Stringer, line []byte, err error) {
 	suppressed, ok := r.badLines.allow()
 	if !ok {
 		return
 	}
-	args := []any{"reason", reason, "remote", conn.RemoteAddr().String()}
+	args := []any{"reason", reason, "transport", transport, "remote", remote.String()}
 	if line != nil {
 		line = bytes.TrimRight(line, "\r\n")
 		args = append(args, "line", string(line[:min(len(line), logLineBytes)]))

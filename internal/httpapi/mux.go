@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,10 +19,39 @@ type route struct {
 	handler  http.Handler
 }
 
+// adminPrefixes are the paths under which a route is an admin route (see
+// route.admin).
+var adminPrefixes = [...]string{"/debug/pprof", "/api/v1/admin"}
+
+// admin reports whether r is an admin route: one of its patterns lies
+// under /debug/pprof/ or /api/v1/admin/. Admin routes can profile the
+// process or change the store, so newMux mounts them only behind access
+// control or on a loopback address. The property follows from the path,
+// so that an admin route added later cannot forget to be marked: put it
+// under /api/v1/admin/ and it is gated.
+func (r route) admin() bool {
+	for _, p := range r.patterns {
+		path := p
+		if _, after, ok := strings.Cut(p, " "); ok { // "METHOD /path"
+			path = after
+		}
+		if i := strings.IndexByte(path, '/'); i > 0 { // "host/path"
+			path = path[i:]
+		}
+		for _, prefix := range adminPrefixes {
+			if path == prefix || strings.HasPrefix(path, prefix+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // newMux builds the routes of cfg, each instrumented. Handlers are
 // mounted on their own mux, never on http.DefaultServeMux, so that nothing
-// (pprof included) is served unless configured here.
-func newMux(cfg Config) (*http.ServeMux, error) {
+// (pprof included) is served unless configured here. Admin routes are
+// left out, with a warning, unless acc allows them.
+func newMux(cfg Config, acc access) (*http.ServeMux, error) {
 	api := &graphiteAPI{st: cfg.Storage, now: cfg.Now, log: cfg.Logger}
 	routes := []route{
 		// graphite-web accepts these paths with and without a final slash.
@@ -51,14 +82,30 @@ func newMux(cfg Config) (*http.ServeMux, error) {
 	if err != nil {
 		return nil, err
 	}
+	return mount(routes, acc, m, cfg.Logger, cfg.Addr), nil
+}
+
+// mount puts routes on a new mux, each instrumented under its name. An
+// admin route is left out, and a warning logged at start, unless acc
+// allows admin routes: a request for it is then a 404, as for any path
+// not served.
+func mount(routes []route, acc access, m *httpMetrics, log *slog.Logger, addr string) *http.ServeMux {
 	mux := http.NewServeMux()
+	var gated []string
 	for _, r := range routes {
+		if r.admin() && !acc.adminAllowed() {
+			gated = append(gated, r.patterns...)
+			continue
+		}
 		h := m.instrument(r.name, r.handler)
 		for _, p := range r.patterns {
 			mux.Handle(p, h)
 		}
 	}
-	return mux, nil
+	if len(gated) > 0 {
+		log.Warn("admin routes not served: the HTTP API has no access control (--web-config-file with basic_auth_users or client_auth_type RequireAndVerifyClientCert) and listens beyond loopback", "addr", addr, "routes", gated)
+	}
+	return mux
 }
 
 // bounded gives a Graphite request a deadline of writeTimeout: past it the

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"metricsd/internal/store"
 )
@@ -47,8 +48,17 @@ type Config struct {
 	// Ready backs /readyz: nil error means ready. A nil func is always
 	// ready.
 	Ready func() error
-	// Pprof mounts net/http/pprof under /debug/pprof/.
+	// Pprof mounts net/http/pprof under /debug/pprof/. Like every admin
+	// route, only behind access control or on a loopback Addr.
 	Pprof bool
+	// Addr is the address the API will listen on. Admin routes (pprof,
+	// /api/v1/admin/) are mounted without access control only when it is
+	// a loopback one.
+	Addr string
+	// WebConfigFile is an exporter-toolkit web configuration file (TLS,
+	// client CA, basic-auth users with bcrypt hashes) applied to every
+	// request; empty serves plain HTTP without authentication.
+	WebConfigFile string
 	// Logger receives listen/stop lines, and server-side request failures;
 	// nil discards them.
 	Logger *slog.Logger
@@ -61,6 +71,7 @@ type Config struct {
 type Server struct {
 	log     *slog.Logger
 	http    *http.Server
+	access  access
 	stopped atomic.Bool // "http stopped" was logged
 }
 
@@ -78,12 +89,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Ready == nil {
 		cfg.Ready = func() error { return nil }
 	}
-	mux, err := newMux(cfg)
+	acc, err := newAccess(cfg.WebConfigFile, cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	mux, err := newMux(cfg, acc)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
-		log: cfg.Logger,
+		log:    cfg.Logger,
+		access: acc,
 		http: &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -97,15 +113,27 @@ func New(cfg Config) (*Server, error) {
 }
 
 // Serve serves HTTP on ln until Shutdown, then returns http.ErrServerClosed.
-// It closes ln when it returns.
+// It closes ln when it returns. With a web configuration file every
+// request goes through exporter-toolkit's web.Serve, which re-reads the
+// file on each request and each TLS handshake, as Prometheus does.
 func (s *Server) Serve(ln net.Listener) error {
-	s.log.Info("http listening", "addr", ln.Addr().String())
-	err := s.http.Serve(ln)
+	s.log.Info("http listening", "addr", ln.Addr().String(), "tls", s.access.tls, "access_control", s.access.controlled)
+	var err error
+	if s.access.webConfigFile == "" {
+		err = s.http.Serve(ln)
+	} else {
+		path := s.access.webConfigFile
+		err = web.Serve(ln, s.http, &web.FlagConfig{WebConfigFile: &path}, s.log.With("component", "exporter-toolkit"))
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("httpapi: serve on %s: %w", ln.Addr(), err)
 	}
 	return err
 }
+
+// AccessControlled reports whether the web configuration file asks every
+// request for a password or a verified client certificate.
+func (s *Server) AccessControlled() bool { return s.access.controlled }
 
 // Shutdown stops accepting, lets requests in flight finish, and returns
 // when they have, or closes what is left when ctx ends and returns its

@@ -381,7 +381,7 @@ func TestPprof(t *testing.T) {
 	if code, _, _ := off.get(t, "/debug/pprof/"); code != http.StatusNotFound {
 		t.Errorf("pprof off: /debug/pprof/ = %d, want 404", code)
 	}
-	on := startAPI(t, Config{Pprof: true})
+	on := startAPI(t, Config{Pprof: true, Addr: "127.0.0.1:8889"})
 	for _, path := range []string{"/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprof/goroutine?debug=1"} {
 		if code, _, _ := on.get(t, path); code != 200 {
 			t.Errorf("pprof on: %s = %d, want 200", path, code)
