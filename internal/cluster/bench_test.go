@@ -78,3 +78,48 @@ func BenchmarkPublishAlone(b *testing.B) {
 		}
 	})
 }
+
+// replayPoints is the size of the partition BenchmarkReplay replays: large
+// enough to measure, small enough for the suite's one-iteration run.
+const replayPoints = 200_000
+
+// BenchmarkReplay measures how fast a node that claims a partition
+// replays its stream into memory (failover time is one lease TTL plus
+// this): it publishes replayPoints points to one partition, then times a
+// fresh partition consuming them up to its read barrier.
+func BenchmarkReplay(b *testing.B) {
+	c := natstest.Start(b, 3)
+	e := openNode(b, c.URLs(), "replay", 64)
+	waitBalanced(b, []*Engine{e})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var buf []byte
+	flush := func() {
+		if _, err := e.js.Publish(ctx, partSubject(0), buf); err != nil {
+			b.Fatal(err)
+		}
+		buf = buf[:0]
+	}
+	for i := range replayPoints {
+		buf = appendRecord(buf, []byte(fmt.Sprintf("replay.%d", i%1000)), uint64(i%1000+1), store.Point{Timestamp: int64(i), Value: float64(i%100) / 4})
+		if len(buf) > maxBatchBytes-64 {
+			flush()
+		}
+	}
+	flush()
+	b.ResetTimer()
+	for range b.N {
+		part := newPartition(e, 0)
+		if err := part.start(); err != nil {
+			b.Fatal(err)
+		}
+		if err := part.barrier(ctx); err != nil {
+			b.Fatal(err)
+		}
+		part.stop()
+		if _, points := part.mem.Stats(); points != replayPoints {
+			b.Fatalf("replayed %d points, want %d", points, replayPoints)
+		}
+	}
+	b.ReportMetric(float64(replayPoints)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
