@@ -143,8 +143,12 @@ func openStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store
 
 // Ready reports whether the server's storage takes puts: nil when it does
 // (always, in memory); with a DataDir, the durable engine's reason when
-// not (recovering, failed disk, closed). For a readiness endpoint.
+// not (recovering, failed disk, closed); a cluster node's until it
+// leaves. For a readiness endpoint.
 func (s *Server) Ready() error {
+	if s.nodes != nil {
+		return s.nodes.Ready()
+	}
 	if s.engine == nil {
 		return nil
 	}

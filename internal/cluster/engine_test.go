@@ -74,8 +74,18 @@ func TestSingleServerLayout(t *testing.T) {
 	if got := getKey(t, a, "k"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: 2}}) {
 		t.Errorf("get on a: %v", got)
 	}
+	var keys []string
+	if err := a.Keys(func(k []byte) error { keys = append(keys, string(k)); return nil }); err != nil || !slices.Equal(keys, []string{"k"}) {
+		t.Errorf("Keys on a: %q, %v", keys, err)
+	}
+	if err := b.Ready(); err != nil {
+		t.Errorf("Ready on a joined node: %v", err)
+	}
 	// A graceful leave hands the partitions over at once.
 	b.Close()
+	if err := b.Ready(); err == nil {
+		t.Error("Ready on a closed node: nil")
+	}
 	waitBalanced(t, []*Engine{a})
 	if got := getKey(t, a, "k"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: 2}}) {
 		t.Errorf("get on a after b left: %v", got)
