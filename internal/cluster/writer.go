@@ -30,7 +30,10 @@ const publishAttempt = 2 * time.Second
 // together may land in either order (a retried one after a later one):
 // that only orders puts that were in flight together, which no client can
 // have ordered, since a session waits for a put's ok before its next
-// request. Stream order is the order every replica applies.
+// request. Stream order is the order every replica applies. A pipelined
+// Submit would break that argument (one session's puts in two batches in
+// flight): it must come with maxInFlight = 1, or with retries that keep
+// the batches' order.
 type writer struct {
 	e        *Engine
 	part     int
