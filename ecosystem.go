@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"metricsd/internal/buildinfo"
 	"metricsd/internal/graphite"
 	"metricsd/internal/httpapi"
 	"metricsd/internal/store"
@@ -29,6 +30,7 @@ func newRegistry() *prometheus.Registry {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Read().Collector(),
 	)
 	return reg
 }

@@ -15,9 +15,11 @@ docs/performance.md:
   loading the comparison's 1,000,000 points would be quadratic.
 - data_received splits what arrived into lines and answers each, so that a
   pipelined batch gets one answer per request, as metricsd does. The
-  reference answers a segment holding several lines with one error; that
-  behaviour is available with --strict, and a pipelining benchmark against
-  it hangs, waiting for answers that never come.
+  reference answers a segment holding several lines with one combined reply
+  (one error when a line is bad), so a pipelining benchmark against it
+  hangs, waiting for answers that never come. --strict answers each segment
+  as one line (a multi-line segment gets one error); the faithful model of
+  the reference is tests/compat/reference_server.py.
 
 Usage: course_server.py [--host 127.0.0.1] [--port 8888] [--strict]
 Standard library only. Prints "listening on HOST:PORT" once bound.

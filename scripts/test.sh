@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check of metricsd: formatting, vet, staticcheck, the Go tests
-# with the race detector, the Python course-compatibility test, a short run
+# with the race detector, the Python course-compatibility test, the tests of
+# the Python package (python/), a short run
 # of every fuzz target, and each benchmark once (they must keep running;
 # their speed is not asserted here). Needs Go and python3; Go modules and
 # tools come from the module proxy, pinned in go.mod.
@@ -65,6 +66,7 @@ step "go vet" go vet ./...
 step "staticcheck" go tool staticcheck ./...
 step "go test -race" go test -race -count=1 -timeout 10m ./...
 step "python compatibility" python3 -m unittest discover -s tests/compat -v
+step "python package" python3 -m unittest discover -s python/tests -v
 step "fuzz" fuzz_all
 step "benchmarks (once)" go test -run=NONE -bench=. -benchtime=1x -timeout 10m ./...
 

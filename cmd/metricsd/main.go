@@ -4,6 +4,7 @@
 //	metricsd put [--addr ADDR] [--timeout 5s] KEY VALUE [TIMESTAMP]
 //	metricsd get [--addr ADDR] [--timeout 5s] KEY|'*'
 //	metricsd bench [-c 50] [-P 1] [-n 100000] [--duration 1m] [--workload put] [--json]
+//	metricsd check [--json] [--allow-known] [--prefix P] HOST:PORT
 //	metricsd version
 //	metricsd help [COMMAND]
 //
@@ -49,6 +50,7 @@ func commands() []command {
 		{"put", "store one value", runPut},
 		{"get", "print the values of a key, or of all keys with '*'", runGet},
 		{"bench", "load a server and report throughput, latency and errors", runBench},
+		{"check", "check a server of the protocol against metricsd's behaviour", runCheck},
 		{"version", "print the version", runVersion},
 		{"help", "show help for metricsd or one command", runHelp},
 	}
