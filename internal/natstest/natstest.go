@@ -222,6 +222,16 @@ func (s *Server) Kill() {
 // Restart starts a killed or stopped server again with its data and waits
 // until its JetStream answers.
 func (s *Server) Restart() error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	select {
+	case <-done:
+	default:
+		// A second process would fail on the ports and leave this one
+		// running past the test.
+		return fmt.Errorf("natstest: restart %s: it is still running", s.Name)
+	}
 	bin, err := Binary()
 	if err != nil {
 		return err

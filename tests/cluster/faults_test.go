@@ -125,8 +125,4 @@ func TestKillStreamLeaderDuringLoad(t *testing.T) {
 	if dups > 0 {
 		t.Errorf("%d message IDs stored more than once (or missing) among %d messages", dups, msgs)
 	}
-	if err := leader.Restart(); err != nil {
-		t.Fatal(err)
-	}
-
 }
