@@ -88,10 +88,7 @@ func newSide(cfg Config, log *slog.Logger, st store.Engine, reg *prometheus.Regi
 		if err != nil {
 			return nil, err
 		}
-		evs, err := openEvents(cfg, log)
-		if err != nil {
-			return nil, err
-		}
+		evs := newEvents(cfg, log)
 		del, _ := st.(store.Deleter) // both engines delete; the admin call needs it
 		api, err := httpapi.New(httpapi.Config{
 			GraphiteSchemas: schemas,
@@ -116,17 +113,28 @@ func newSide(cfg Config, log *slog.Logger, st store.Engine, reg *prometheus.Regi
 	return s, nil
 }
 
-// openEvents returns the store of Graphite events: durable in the data
+// newEvents returns the store of Graphite events: durable in the data
 // directory when there is one (as the points are), in memory otherwise.
-func openEvents(cfg Config, log *slog.Logger) (*events.Store, error) {
+// It does no I/O: openEvents loads the file once the directory is
+// recovered.
+func newEvents(cfg Config, log *slog.Logger) *events.Store {
 	if cfg.DataDir == "" {
-		return events.NewMemory(), nil
+		return events.NewMemory()
 	}
-	evs, err := events.Open(filepath.Join(cfg.DataDir, events.FileName), log)
-	if err != nil {
-		return nil, fmt.Errorf("metricsd: %w", err)
+	return events.NewFile(filepath.Join(cfg.DataDir, events.FileName), log)
+}
+
+// openEvents loads the events file, if there is one: after the storage has
+// recovered (and locked) the data directory, before the Graphite
+// listeners start. Until then the event endpoints answer 503.
+func (s *side) openEvents() error {
+	if s == nil || s.events == nil {
+		return nil
 	}
-	return evs, nil
+	if err := s.events.Open(); err != nil {
+		return fmt.Errorf("metricsd: %w", err)
+	}
+	return nil
 }
 
 // closeEvents closes the events store, once the HTTP API that writes it

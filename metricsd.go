@@ -145,6 +145,11 @@ func (s *Server) startSteps(ctx context.Context) error {
 	if err := s.store.Start(ctx); err != nil {
 		return fmt.Errorf("metricsd: %w", err)
 	}
+	// The Graphite events are kept with the data: loaded once it is
+	// recovered.
+	if err := s.side.openEvents(); err != nil {
+		return err
+	}
 	return s.side.listen()
 }
 

@@ -7,7 +7,9 @@
 //
 //	{"id":1,"when_us":1500000000000000,"what":"deploy","data":"v1","tags":"web prod"}
 //
-// written and fsynced before POST /events/ answers, and read back at start.
+// written and fsynced before POST /events/ answers, and read back by Open,
+// which the server calls once its data directory is recovered (NewFile
+// itself does no I/O; until Open, Add and Find answer ErrNotOpen).
 // A last line cut short by a crash (no "\n": a line is appended in one
 // write) is a torn write: it is truncated away, and the bytes dropped are
 // reported. Any complete line that is not an event stops the start with

@@ -51,6 +51,15 @@ func fill(t *testing.T, s *Store) {
 	}
 }
 
+func find(t *testing.T, s *Store, q Query) []Event {
+	t.Helper()
+	evs, err := s.Find(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
 func whats(evs []Event) string {
 	var out []string
 	for _, e := range evs {
@@ -85,20 +94,32 @@ func TestFind(t *testing.T) {
 		{"intersection checks the answer's list", Query{UntilUS: 1e12, Tags: []string{"a"}, Set: SetIntersection}, `[]`},
 	}
 	for _, tt := range tests {
-		if got := whats(s.Find(tt.q)); got != tt.want {
+		if got := whats(find(t, s, tt.q)); got != tt.want {
 			t.Errorf("%s: Find = %s, want %s", tt.name, got, tt.want)
 		}
 	}
-	if got := s.Find(all)[3].TagList(); !slices.Equal(got, []string{"db"}) {
+	if got := find(t, s, all)[3].TagList(); !slices.Equal(got, []string{"db"}) {
 		t.Errorf("TagList = %q", got)
 	}
 }
 
 func TestFileSurvivesReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", FileName)
-	s, err := Open(path, nil)
-	if err != nil {
+	s := NewFile(path, nil)
+	if _, err := s.Add(Event{What: "early"}); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("Add before Open: %v, want ErrNotOpen", err)
+	}
+	if _, err := s.Find(Query{}); !errors.Is(err, ErrNotOpen) {
+		t.Errorf("Find before Open: %v, want ErrNotOpen", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("NewFile touched the disk: %v", err)
+	}
+	if err := s.Open(); err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Open(); err != nil {
+		t.Errorf("second Open: %v", err)
 	}
 	fill(t, s)
 	if _, err := Open(path, nil); err == nil {
@@ -116,7 +137,7 @@ func TestFileSurvivesReopen(t *testing.T) {
 	}
 	defer s2.Close()
 	all := Query{UntilUS: 1e12}
-	if got, want := whats(s2.Find(all)), whats(mustFind(t, sampleEvents)); got != want {
+	if got, want := whats(find(t, s2, all)), whats(mustFind(t, sampleEvents)); got != want {
 		t.Errorf("after reopen: %s, want %s", got, want)
 	}
 	id, err := s2.Add(Event{WhenUS: 1, What: "after"})
@@ -133,7 +154,7 @@ func mustFind(t *testing.T, evs []Event) []Event {
 			t.Fatal(err)
 		}
 	}
-	return s.Find(Query{UntilUS: 1e12})
+	return find(t, s, Query{UntilUS: 1e12})
 }
 
 func TestTornTailAndCorruption(t *testing.T) {

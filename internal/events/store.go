@@ -36,6 +36,7 @@ var (
 	ErrTooLarge = errors.New("events: the event is larger than MaxEventBytes")
 	ErrCorrupt  = errors.New("events: corrupt events file")
 	ErrClosed   = errors.New("events: store closed")
+	ErrNotOpen  = errors.New("events: the events file is not loaded yet")
 )
 
 // Event is one Graphite event.
@@ -54,10 +55,14 @@ func (e Event) When() time.Time { return time.UnixMicro(e.WhenUS) }
 // split on whitespace (Event.as_dict).
 func (e Event) TagList() []string { return strings.Fields(e.Tags) }
 
-// Store holds the events, in memory and, when opened with a path, in the
-// events file. It is safe for concurrent use.
+// Store holds the events, in memory and, for a store made by NewFile, in
+// the events file. It is safe for concurrent use.
 type Store struct {
+	path string       // the events file; "" for a memory store
+	log  *slog.Logger // where a truncated torn tail is reported; may be nil
+
 	mu     sync.Mutex
+	opened bool     // a file store has loaded its file (a memory store always is)
 	events []stored // sorted by time, then ID
 	known  map[string]struct{}
 	nextID int64
@@ -73,49 +78,80 @@ type stored struct {
 
 // NewMemory returns an empty store that keeps events in memory only.
 func NewMemory() *Store {
-	return &Store{known: map[string]struct{}{}, nextID: 1}
+	return &Store{known: map[string]struct{}{}, nextID: 1, opened: true}
 }
 
-// Open opens (creating it and its directory if needed) the events file at
-// path, locks it and loads its events. A torn last line is truncated, and
-// logged on log with the bytes dropped.
+// NewFile returns a store kept in the events file at path. It does no I/O:
+// Open loads the file, and until then Add and Find answer ErrNotOpen (the
+// server opens it once its data directory is recovered). log receives the
+// report of a truncated torn tail; nil discards it.
+func NewFile(path string, log *slog.Logger) *Store {
+	return &Store{path: path, log: log, known: map[string]struct{}{}, nextID: 1}
+}
+
+// Open is NewFile followed by Store.Open.
 func Open(path string, log *slog.Logger) (*Store, error) {
+	s := NewFile(path, log)
+	if err := s.Open(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open opens (creating it and its directory if needed) the events file,
+// locks it and loads its events. A torn last line is truncated, and logged
+// with the bytes dropped. Open of a memory store, or again, does nothing.
+func (s *Store) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.opened:
+		return nil
+	}
+	path := s.path
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("events: create directory of %s: %w", path, err)
+		return fmt.Errorf("events: create directory of %s: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("events: open %s: %w", path, err)
+		return fmt.Errorf("events: open %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := s.openFile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("events: lock %s (another metricsd uses it?): %w", path, err)
+		return err
 	}
-	s := NewMemory()
+	s.f, s.opened = f, true
+	return nil
+}
+
+// openFile locks f, loads it and leaves it positioned for appends. s.mu
+// must be held.
+func (s *Store) openFile(f *os.File) error {
+	path := s.path
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("events: lock %s (another metricsd uses it?): %w", path, err)
+	}
 	good, dropped, err := s.load(f)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w %s: %w", ErrCorrupt, path, err)
+		return fmt.Errorf("%w %s: %w", ErrCorrupt, path, err)
 	}
 	if dropped > 0 {
 		if err := f.Truncate(good); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("events: truncate the torn tail of %s: %w", path, err)
+			return fmt.Errorf("events: truncate the torn tail of %s: %w", path, err)
 		}
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("events: fsync %s: %w", path, err)
+			return fmt.Errorf("events: fsync %s: %w", path, err)
 		}
-		if log != nil {
-			log.Warn("events file had a torn last line; truncated it", "path", path, "offset", good, "bytes_dropped", dropped)
+		if s.log != nil {
+			s.log.Warn("events file had a torn last line; truncated it", "path", path, "offset", good, "bytes_dropped", dropped)
 		}
 	}
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("events: seek %s: %w", path, err)
+		return fmt.Errorf("events: seek %s: %w", path, err)
 	}
-	s.f = f
-	return s, nil
+	return nil
 }
 
 // load reads the events of r. It returns the length of the good prefix
@@ -179,6 +215,8 @@ func (s *Store) Add(e Event) (int64, error) {
 	switch {
 	case s.closed:
 		return 0, ErrClosed
+	case !s.opened:
+		return 0, ErrNotOpen
 	case len(s.events) >= MaxEvents:
 		return 0, ErrFull
 	}
@@ -227,7 +265,7 @@ func (s *Store) cut(off int64) error {
 	return nil
 }
 
-// Len returns how many events the store holds.
+// Len returns how many events the store holds (0 before Open).
 func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,9 +313,12 @@ type Query struct {
 // selects events that have every known tag, SetUnion those with any, and
 // SetIntersection is SetAll followed by graphite-web's own check that each
 // tag asked for (duplicates counted) is in the event's TagList.
-func (s *Store) Find(q Query) []Event {
+func (s *Store) Find(q Query) ([]Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.opened {
+		return nil, ErrNotOpen
+	}
 	var known []string
 	if q.Tags != nil {
 		for _, t := range q.Tags {
@@ -286,7 +327,7 @@ func (s *Store) Find(q Query) []Event {
 			}
 		}
 		if len(known) == 0 {
-			return []Event{}
+			return []Event{}, nil
 		}
 	}
 	out := []Event{}
@@ -300,7 +341,7 @@ func (s *Store) Find(q Query) []Event {
 		}
 		out = append(out, e.Event)
 	}
-	return out
+	return out, nil
 }
 
 // selects applies the tag part of q to e, known being q's known tags.

@@ -202,3 +202,20 @@ func FuzzDatagram(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiverUDPTaggedLines: a datagram's tagged lines are normalized as
+// the TCP session's are (ParseLine does it for both), so one series in two
+// tag orders is one key, and a tagged name carbon refuses is counted.
+func TestReceiverUDPTaggedLines(t *testing.T) {
+	tr, c := startUDPReceiver(t, ReceiverConfig{})
+	if _, err := c.Write([]byte("cpu;host=a;dc=eu 1 100\ncpu;dc=eu;host=a 2 110\ncpu;host 3 120\n")); err != nil {
+		t.Fatal(err)
+	}
+	testnet.WaitFor(t, "every UDP line handled", func() bool { return tr.udpHandled() == 3 })
+	if got := fmt.Sprint(points(t, tr.store, "cpu;dc=eu;host=a")); got != "[1@100 2@110]" {
+		t.Errorf("normalized series = %s, want [1@100 2@110]", got)
+	}
+	if got := testutil.ToFloat64(tr.rcv.metrics.udp.dropped[reasonIndex(ReasonTags)]); got != 1 {
+		t.Errorf("udp dropped %s = %v, want 1", ReasonTags, got)
+	}
+}

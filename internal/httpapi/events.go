@@ -38,6 +38,9 @@ const (
 	errTextEventWhen  = `"when" must be a number of seconds since 1970 within years 1 to 9999`
 	errTextEventFull  = "too many events stored"
 	errTextEventLarge = "event too large"
+	// errTextEventsNotReady answers while the data directory is being
+	// recovered (the events file is loaded after it) or after shutdown.
+	errTextEventsNotReady = "events not loaded yet: the server is starting or stopping"
 )
 
 // Bounds of "when": Python's datetime covers years 1 to 9999.
@@ -79,6 +82,8 @@ func (e *eventsAPI) post(w http.ResponseWriter, r *http.Request) {
 			writeJSONError(w, http.StatusInsufficientStorage, errTextEventFull)
 		case errors.Is(err, events.ErrTooLarge):
 			writeJSONError(w, http.StatusRequestEntityTooLarge, errTextEventLarge)
+		case errors.Is(err, events.ErrNotOpen), errors.Is(err, events.ErrClosed):
+			writeJSONError(w, http.StatusServiceUnavailable, errTextEventsNotReady)
 		default:
 			e.api.serverError(w, r, err)
 		}
@@ -187,7 +192,11 @@ func (e *eventsAPI) getData(w http.ResponseWriter, r *http.Request) {
 	case "intersection":
 		query.Set = events.SetIntersection
 	}
-	found := e.events.Find(query)
+	found, err := e.events.Find(query)
+	if err != nil {
+		writeJSONError(w, http.StatusServiceUnavailable, errTextEventsNotReady)
+		return
+	}
 	out := make([]eventJSON, len(found))
 	for i, ev := range found {
 		out[i] = eventJSON{

@@ -5,9 +5,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"metricsd/internal/events"
 )
 
 // TestEventsMatchGraphiteWeb posts the events graphite-web 1.1.8 was given
@@ -100,6 +103,28 @@ func TestEventWithoutWhenIsNow(t *testing.T) {
 	want := []any{map[string]any{"when": float64(testNow.Unix()), "what": "now", "data": "", "tags": []any{"deploy"}, "id": 1.0}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("get_data = %v, want %v", got, want)
+	}
+}
+
+// TestEventsBeforeTheFileIsLoaded: while the server recovers its data
+// directory the events file is not loaded yet, and both endpoints say so
+// with a 503 rather than answer from an empty store.
+func TestEventsBeforeTheFileIsLoaded(t *testing.T) {
+	evs := events.NewFile(filepath.Join(t.TempDir(), events.FileName), nil)
+	a := startAPI(t, Config{Events: evs})
+	body := `{"what": "early"}`
+	if code, got := a.ask(t, "POST", "/events/", &body); code != 503 || !reflect.DeepEqual(got, map[string]any{"error": errTextEventsNotReady}) {
+		t.Errorf("POST before Open = %d %v, want 503", code, got)
+	}
+	if code, _ := a.ask(t, "GET", "/events/get_data", nil); code != 503 {
+		t.Errorf("get_data before Open = %d, want 503", code)
+	}
+	if err := evs.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer evs.Close()
+	if code, _ := a.ask(t, "POST", "/events/", &body); code != 200 {
+		t.Errorf("POST after Open = %d, want 200", code)
 	}
 }
 
