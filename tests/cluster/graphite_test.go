@@ -63,8 +63,10 @@ func TestGraphiteAcrossNodes(t *testing.T) {
 			t.Errorf("GET %s: %d %s, want %s", path, resp.StatusCode, body, want)
 		}
 	}
-	f("/render?target=palm.cpu&from=1150864000&until=1150865000&format=json",
-		`[{"target": "palm.cpu", "tags": {"name": "palm.cpu"}, "datapoints": [[23.7, 1150864247]]}]`)
+	// One stored point: its step is the default 60 s, and the one slot of
+	// this range holds it, snapped down to the step (docs/graphite.md).
+	f("/render?target=palm.cpu&from=1150864140&until=1150864200&format=json",
+		`[{"target": "palm.cpu", "tags": {"name": "palm.cpu"}, "datapoints": [[23.7, 1150864200]]}]`)
 	f("/metrics/find?query=palm.*", fmt.Sprint(
 		`[{"text": "cpu", "id": "palm.cpu", "allowChildren": 0, "expandable": 0, "leaf": 1}, `,
 		`{"text": "mem", "id": "palm.mem", "allowChildren": 0, "expandable": 0, "leaf": 1}]`))
