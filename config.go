@@ -135,6 +135,20 @@ type Config struct {
 	// authentication.
 	WebConfigFile string
 
+	// Cluster, when set, makes this server a node of a metricsd cluster on
+	// these NATS JetStream servers (nats://host:port URLs): puts are
+	// acknowledged once replicated in JetStream, and any node answers for
+	// every key (docs/cluster.md). Empty, the default, is a single server.
+	// A node keeps no DataDir and has no MaxSeries, MaxPoints or Retention
+	// yet.
+	Cluster []string
+	// Node is this node's name, unique in the cluster (letters, digits,
+	// '-', '_'); required with Cluster.
+	Node string
+	// ClusterPartitions is the number of partitions when this node creates
+	// the cluster; fixed from then on (stored in JetStream). 0: 64.
+	ClusterPartitions int
+
 	// openSegment, if set, opens the log's segment files: tests hold or
 	// fail them to watch a recovery or a disk failure end to end.
 	openSegment wal.OpenFileFunc
@@ -243,6 +257,9 @@ func (c Config) validate() error {
 	}
 	if c.TLSClientCAFile != "" && c.TLSCertFile == "" {
 		return errors.New("metricsd: a client CA file needs TLS (certificate and key files)")
+	}
+	if err := c.validateCluster(); err != nil {
+		return err
 	}
 	if err := c.validateGraphiteTLS(); err != nil {
 		return err

@@ -100,6 +100,9 @@ func NewServerContext(_ context.Context, cfg Config) (*Server, error) {
 // newStorage returns the in-memory engine, or with a DataDir the durable
 // engine; neither has touched the disk yet (see startUp).
 func newStorage(cfg Config, log *slog.Logger, reg prometheus.Registerer) (store.Engine, error) {
+	if len(cfg.Cluster) > 0 {
+		return newCluster(cfg, log)
+	}
 	if cfg.DataDir == "" {
 		return store.New(store.Config{Limits: cfg.limits(), Logger: log}), nil
 	}

@@ -180,6 +180,15 @@ func TestConfigValidation(t *testing.T) {
 		{"cert without key", func(c *Config) { c.TLSCertFile = "cert.pem" }},
 		{"client CA without TLS", func(c *Config) { c.TLSClientCAFile = "ca.pem" }},
 		{"missing TLS files", func(c *Config) { c.TLSCertFile, c.TLSKeyFile = "/nonexistent/c", "/nonexistent/k" }},
+		{"node without cluster", func(c *Config) { c.Node = "n1" }},
+		{"cluster without node", func(c *Config) { c.Cluster = []string{"nats://127.0.0.1:1"} }},
+		{"cluster with a data dir", func(c *Config) {
+			c.Cluster, c.Node, c.DataDir = []string{"nats://127.0.0.1:1"}, "n1", "/tmp/x"
+		}},
+		{"cluster with max series", func(c *Config) {
+			c.Cluster, c.Node, c.MaxSeries = []string{"nats://127.0.0.1:1"}, "n1", 10
+		}},
+		{"cluster URL without scheme", func(c *Config) { c.Cluster, c.Node = []string{"127.0.0.1:1"}, "n1" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,6 +93,7 @@ func newServeFlagSet(cfg *metricsd.Config) *flag.FlagSet {
 		"glob brace alternatives one /render or /metrics/find may expand (0: 100000)")
 	fs.DurationVar(&cfg.GraphiteQueryTimeout, "graphite-query-timeout", cfg.GraphiteQueryTimeout,
 		"time budget of one /render; past it the answer is 503 (0: 60s)")
+	addClusterFlags(fs, cfg)
 	addLogFlags(fs)
 	return fs
 }
@@ -140,6 +141,9 @@ func parseServeFlags(args []string) (metricsd.Config, *flag.FlagSet, error) {
 			return cfg, fs, errors.New("--in-memory and --data-dir contradict each other")
 		}
 		cfg.DataDir = ""
+	}
+	if err := clusterDefaults(fs, &cfg); err != nil {
+		return cfg, fs, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))

@@ -1,0 +1,46 @@
+package natstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestClusterReplicates starts three servers, creates an R3 stream, kills
+// one server and checks that a publish is still acknowledged by the
+// remaining quorum and that the killed server comes back.
+func TestClusterReplicates(t *testing.T) {
+	c := Start(t, 3)
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	c.Servers[2].Kill()
+	var ack *jetstream.PubAck
+	deadline := time.Now().Add(Timeout)
+	for ack == nil {
+		ack, err = js.Publish(ctx, "t", []byte("x"))
+		if err != nil && time.Now().After(deadline) {
+			t.Fatalf("publish with one server of three down: %v", err)
+		}
+	}
+	if ack.Sequence != 1 {
+		t.Errorf("sequence %d, want 1", ack.Sequence)
+	}
+	if err := c.Servers[2].Restart(); err != nil {
+		t.Fatal(err)
+	}
+}
