@@ -11,10 +11,11 @@
 #                                       # the same as Graphite lines into
 #                                       # victoria-metrics; RSS after and peak
 #
+# RSS_ONLY=metricsd or RSS_ONLY=victoria runs one side of "vm" only.
 # The server inherits the environment, so GOGC=... or GOMEMLIMIT=... in front
 # of the command applies to it.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
 mode=$1 bin=$2
 work=$(mktemp -d /tmp/metricsd-rss.XXXXXX)
 pids=()
@@ -69,19 +70,22 @@ growth)
 vm)
 	series=${3:-500000} points=${4:-100}
 	n=$((series * points))
-	mkdir "$work/data"
-	serve --data-dir "$work/data"
-	load "$addr" "$start" "$n" "$series" gauge
-	echo "metricsd: $series series x $points points: VmRSS $(( $(status "$pid" VmRSS) >> 20 )) MiB, VmHWM $(( $(status "$pid" VmHWM) >> 20 )) MiB"
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	pids=()
+	if [ "${RSS_ONLY:-}" != victoria ]; then
+		mkdir "$work/data"
+		serve --data-dir "$work/data"
+		load "$addr" "$start" "$n" "$series" gauge
+		echo "metricsd: $series series x $points points: VmRSS $(( $(status "$pid" VmRSS) >> 20 )) MiB, VmHWM $(( $(status "$pid" VmHWM) >> 20 )) MiB"
+		kill "$pid"
+		wait "$pid" 2>/dev/null || true
+		pids=()
+	fi
+	[ "${RSS_ONLY:-}" != metricsd ] || exit 0
 	http=$(fig free-port) graphite=$(fig free-port)
 	victoria-metrics -httpListenAddr "127.0.0.1:$http" -graphiteListenAddr "127.0.0.1:$graphite" \
 		-storageDataPath "$work/vm" -retentionPeriod 100y >"$work/vm.log" 2>&1 &
 	pids+=($!)
 	vmpid=$!
-	wait_log "$work/vm.log" 'started server at'
+	wait_log "$work/vm.log" 'started VictoriaMetrics in'
 	sleep 1
 	"$bin" bench --addr "127.0.0.1:$graphite" --workload graphite -start "$start" -n "$n" --keys "$series" \
 		--values gauge -c 50 -P 16 --duration 30m --verify-timeout 10m \
