@@ -28,6 +28,8 @@ work=$(mktemp -d /tmp/metricsd-ab.XXXXXX)
 pids=()
 cleanup() {
 	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+	# A durable server writes its shutdown snapshot before it exits.
+	wait 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
