@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
-	"metricsd/internal/durable"
+	"metricsd"
 )
 
 // repairUsage describes the repair command.
@@ -44,7 +43,7 @@ func runRepair(_ context.Context, args []string, std stdio) int {
 	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
 		return failure(std, "repair", fmt.Errorf("%s is not a data directory", *dir))
 	}
-	rep, err := durable.Repair(*dir, time.Now())
+	rep, err := metricsd.Repair(*dir)
 	for _, a := range rep.Actions {
 		fmt.Fprintf(std.out, "%s\n", a)
 	}
