@@ -13,9 +13,13 @@
 # `bench` loads both, default NEW_BINARY, so that a change to the load
 # generator does not count as one to the server); AB_CLIENT_A and
 # AB_CLIENT_B load one side each instead (each build with its own
-# generator, as compare.sh runs it). Not part of CI.
+# generator, as compare.sh runs it); AB_FSYNC=MODE serves each binary with
+# its own data directory and --fsync MODE instead of in memory; AB_PRELOAD
+# (bench flags) is run once against each server before the rounds, e.g. to
+# store the 1M points that AB_ARGS="--workload getall ..." then reads.
+# Not part of CI.
 set -euo pipefail
-[ $# -ge 2 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 a=$1 b=$2 rounds=${3:-8}
 args=${AB_ARGS:--c 50 -P 16 -n 1000000 --duration 5s}
 client_a=${AB_CLIENT_A:-${AB_CLIENT:-$b}}
@@ -24,6 +28,8 @@ work=$(mktemp -d /tmp/metricsd-ab.XXXXXX)
 pids=()
 cleanup() {
 	[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true
+	# A durable server writes its shutdown snapshot before it exits.
+	wait 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,7 +41,9 @@ fig() { python3 "$(dirname "$0")/figures.py" "$@"; }
 serve() {
 	local port
 	port=$(fig free-port)
-	"$2" serve --in-memory --addr "127.0.0.1:$port" --http-addr '' >/dev/null 2>"$work/$1.log" &
+	local store=(--in-memory)
+	[ -z "${AB_FSYNC:-}" ] || store=(--data-dir "$work/$1.data" --fsync "$AB_FSYNC")
+	"$2" serve "${store[@]}" --addr "127.0.0.1:$port" --http-addr '' >/dev/null 2>"$work/$1.log" &
 	pids+=($!)
 	for _ in $(seq 100); do
 		grep -q 'metricsd listening' "$work/$1.log" && break
@@ -54,6 +62,12 @@ rate() {
 
 serve a "$a"
 serve b "$b"
+if [ -n "${AB_PRELOAD:-}" ]; then
+	# shellcheck disable=SC2086 # AB_PRELOAD is a list of flags
+	"$client_a" bench --addr "$addr_a" $AB_PRELOAD --json >/dev/null
+	# shellcheck disable=SC2086
+	"$client_b" bench --addr "$addr_b" $AB_PRELOAD --json >/dev/null
+fi
 ra=() rb=()
 for _ in $(seq "$rounds"); do
 	ra+=("$(rate "$client_a" "$addr_a")")
