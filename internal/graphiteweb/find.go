@@ -38,32 +38,45 @@ func Find(ctx context.Context, st store.Storage, p *Pattern) ([]Node, error) {
 		if !ok {
 			return nil
 		}
-		n := last
-		if n == nil || n.Path != string(key[:end]) {
-			n = byPath[string(key[:end])]
-		}
-		if n == nil {
-			path := string(key[:end])
-			n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
-			byPath[path] = n
-		}
-		if end == len(key) {
-			n.Leaf = true
-		} else {
-			n.Branch = true
-		}
-		last = n
+		last = markNode(byPath, last, key, end)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	return sortedNodes(byPath), nil
+}
+
+// markNode finds or adds the node of key[:end] in byPath (trying hint, the
+// previous key's node, first: sorted-adjacent keys often share it) and
+// marks it a leaf when it is the whole key, else a branch. It returns the
+// node.
+func markNode(byPath map[string]*Node, hint *Node, key []byte, end int) *Node {
+	n := hint
+	if n == nil || n.Path != string(key[:end]) {
+		n = byPath[string(key[:end])]
+	}
+	if n == nil {
+		path := string(key[:end])
+		n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
+		byPath[path] = n
+	}
+	if end == len(key) {
+		n.Leaf = true
+	} else {
+		n.Branch = true
+	}
+	return n
+}
+
+// sortedNodes returns byPath's nodes sorted by path.
+func sortedNodes(byPath map[string]*Node) []Node {
 	nodes := make([]Node, 0, len(byPath))
 	for _, n := range byPath {
 		nodes = append(nodes, *n)
 	}
 	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
-	return nodes, nil
+	return nodes
 }
 
 // Index returns every key, sorted, as graphite-web's /metrics/index.json

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"slices"
-	"strings"
 
 	"metricsd/internal/store"
 )
@@ -29,17 +28,7 @@ func FindFirst(ctx context.Context, st store.Storage, p *Pattern, limit int) ([]
 		if capped && string(key[:end]) > cutoff {
 			return nil
 		}
-		n := byPath[string(key[:end])]
-		if n == nil {
-			path := string(key[:end])
-			n = &Node{Path: path, Name: path[strings.LastIndexByte(path, '.')+1:]}
-			byPath[path] = n
-		}
-		if end == len(key) {
-			n.Leaf = true
-		} else {
-			n.Branch = true
-		}
+		markNode(byPath, nil, key, end)
 		if len(byPath) >= 2*limit {
 			cutoff = keepFirst(byPath, limit)
 			capped = true
@@ -49,11 +38,7 @@ func FindFirst(ctx context.Context, st store.Storage, p *Pattern, limit int) ([]
 	if err != nil {
 		return nil, err
 	}
-	nodes := make([]Node, 0, len(byPath))
-	for _, n := range byPath {
-		nodes = append(nodes, *n)
-	}
-	slices.SortFunc(nodes, func(a, b Node) int { return strings.Compare(a.Path, b.Path) })
+	nodes := sortedNodes(byPath)
 	if len(nodes) > limit {
 		nodes = nodes[:limit]
 	}
