@@ -21,8 +21,9 @@ import (
 )
 
 // ErrUnavailable is what a client is told when the cluster could not take
-// a put or answer a get within OpTimeout; the cause goes to the log.
-var ErrUnavailable = errors.New("cluster unavailable")
+// a put or answer a get within OpTimeout; the cause goes to the log. It is
+// the store's, so that the protocol answers its text.
+var ErrUnavailable = store.ErrUnavailable
 
 // Names in JetStream (see doc.go).
 const (
