@@ -57,7 +57,7 @@ const (
 	DefaultBatchDelay = time.Millisecond
 	DefaultOpTimeout  = 15 * time.Second
 
-	DefaultSnapshotPoints   = 100_000
+	DefaultSnapshotPoints   = 20_000
 	DefaultSnapshotInterval = 5 * time.Minute
 )
 
