@@ -22,9 +22,10 @@ type partition struct {
 	// both apply messages, and each must see the other's sequence. A
 	// snapshot's capture holds it too, so that it is exact.
 	applyMu    sync.Mutex
-	base       uint64 // sequence of the snapshot loaded or last stored (0: none)
-	basePoints int    // points in that snapshot
-	since      int    // points applied since it
+	base       uint64   // sequence of the snapshot loaded or last stored (0: none)
+	basePoints int      // points in that snapshot
+	since      int      // points applied since it
+	known      []uint64 // sequences of this partition's objects known to exist (the snapshot loop's)
 
 	snapWanted chan struct{} // the snapshot loop is owed a snapshot
 

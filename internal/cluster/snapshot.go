@@ -99,6 +99,7 @@ func (part *partition) loadLatest() error {
 	if err != nil {
 		return err
 	}
+	part.known = seqs
 	var damaged error
 	for i, seq := range seqs {
 		if i == 2 {
@@ -265,17 +266,22 @@ func (part *partition) snapshot() error {
 		jetstream.WithPurgeSequence(prev+1)); err != nil {
 		return fmt.Errorf("cluster: partition %d: purge up to %d: %w", part.p, prev, err)
 	}
-	seqs, err := part.listSnapshots(ctx)
-	if err != nil {
-		return err
-	}
-	for _, old := range seqs {
-		if old < prev {
-			if err := part.e.snaps.Delete(ctx, snapName(part.p, old)); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-				return fmt.Errorf("cluster: partition %d: delete snapshot %d: %w", part.p, old, err)
-			}
+	// Delete the objects older than prev that this owner knows of: those
+	// listed when it loaded and its own. (An object a former owner stores
+	// after the claim is left to the next owner's clean-up: listing the
+	// bucket at every snapshot costs the NATS servers more than it saves.)
+	keep := part.known[:0]
+	for _, old := range part.known {
+		if old >= prev {
+			keep = append(keep, old)
+			continue
+		}
+		if err := part.e.snaps.Delete(ctx, snapName(part.p, old)); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			keep = append(keep, old)
+			part.e.log.Warn("cluster: deleting an old snapshot failed", "partition", part.p, "seq", old, "err", err)
 		}
 	}
+	part.known = keep
 	return nil
 }
 
@@ -287,7 +293,8 @@ func (part *partition) store(data []byte, seq uint64) error {
 	if _, err := part.e.snaps.PutBytes(ctx, name, data); err != nil {
 		return fmt.Errorf("cluster: partition %d: store snapshot %d: %w", part.p, seq, err)
 	}
-	back, err := part.e.snaps.GetBytes(ctx, name)
+	part.known = append(part.known, seq)
+	back, err := part.readBack(ctx, name)
 	if err != nil {
 		return fmt.Errorf("cluster: partition %d: read back snapshot %d: %w", part.p, seq, err)
 	}
@@ -295,6 +302,25 @@ func (part *partition) store(data []byte, seq uint64) error {
 		return fmt.Errorf("%w: partition %d: snapshot %d reads back different", errBadSnapshot, part.p, seq)
 	}
 	return part.commit(ctx)
+}
+
+// readBack reads an object just stored. The bucket allows direct gets,
+// which any replica may answer, so a replica that has not applied the
+// upload yet answers "not found" for a moment: that is retried.
+func (part *partition) readBack(ctx context.Context, name string) ([]byte, error) {
+	pause := minRetryPause
+	for {
+		data, err := part.e.snaps.GetBytes(ctx, name)
+		if !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return data, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, err
+		}
+		pause = min(2*pause, maxRetryPause)
+	}
 }
 
 // commit renews the partition's lease by compare-and-set, after its

@@ -50,7 +50,7 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 
 	victim := nodes[0]
 	js := jetStream(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout) // the waits below
 	defer cancel()
 	// The owners snapshot as they apply, and purge the streams behind
 	// their snapshots: the streams hold fewer messages than were
@@ -87,20 +87,23 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	infos, err := snaps.List(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snapshotted := map[string]bool{}
-	for _, info := range infos {
-		p, _, _ := strings.Cut(strings.TrimPrefix(info.Name, "p"), ".")
-		snapshotted[p] = true
-	}
-	for p, owner := range own {
-		if owner == victim.name && !snapshotted[strconv.Itoa(p)] {
-			t.Errorf("partition %d of %s has no snapshot", p, victim.name)
+	waitFor(t, "a snapshot of every partition of "+victim.name, func() bool {
+		infos, err := snaps.List(ctx)
+		if err != nil {
+			return false
 		}
-	}
+		snapshotted := map[string]bool{}
+		for _, info := range infos {
+			p, _, _ := strings.Cut(strings.TrimPrefix(info.Name, "p"), ".")
+			snapshotted[p] = true
+		}
+		for p, owner := range own {
+			if owner == victim.name && !snapshotted[strconv.Itoa(p)] {
+				return false
+			}
+		}
+		return true
+	})
 	// Ask the survivor once before the kill, so the measured get needs no
 	// new connection and its key's owner is known.
 	survivor := dial(t, nodes[1].addr)
