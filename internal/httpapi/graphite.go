@@ -27,7 +27,7 @@ const maxTargets = 256
 
 // graphiteAPI serves graphite-web's endpoints over a store.
 type graphiteAPI struct {
-	st     store.Storage
+	st     store.Engine
 	engine *graphiteweb.Engine
 	now    func() time.Time
 	log    *slog.Logger
