@@ -165,7 +165,7 @@ func TestFlippedLastRecordStopsStartup(t *testing.T) {
 	// Under --fsync=always the last record was acknowledged: a bad checksum
 	// there is damage, not a torn write.
 	dir := t.TempDir()
-	cfg := Config{Dir: dir, Fsync: FsyncAlways, SnapshotInterval: -1}
+	cfg := Config{Dir: dir, Fsync: wal.SyncAlways, SnapshotInterval: -1}
 	e := start(t, cfg)
 	workload(t, e, 100)
 	crashed := copyDir(t, dir)
