@@ -15,6 +15,7 @@ import (
 
 	"metricsd/internal/snapshot"
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 	"metricsd/internal/wal"
 )
 
@@ -391,7 +392,7 @@ func TestTornTailIsRepaired(t *testing.T) {
 	}
 	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9}) // a record cut short
 	f.Close()
-	logs := &logBuffer{}
+	logs := &testnet.LogBuffer{}
 	cfg.Dir, cfg.Logger = crashed, newLogger(logs)
 	if got := dump(t, start(t, cfg)); got != want {
 		t.Fatal("the store after repairing a torn tail differs")
@@ -495,7 +496,7 @@ func TestRecoveryLogsProgress(t *testing.T) {
 	waitWritten(t, e)
 	crashed := copyDir(t, dir)
 	closeEngine(t, e)
-	logs := &logBuffer{}
+	logs := &testnet.LogBuffer{}
 	cfg.Dir, cfg.Logger, cfg.ProgressInterval = crashed, newLogger(logs), time.Nanosecond
 	start(t, cfg)
 	out := logs.String()
@@ -683,7 +684,7 @@ func TestDataDirectoryPermissions(t *testing.T) {
 	if err := os.Chmod(open, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs testnet.LogBuffer
 	closeEngine(t, start(t, Config{Dir: open, Logger: newLogger(&logs)}))
 	if !strings.Contains(logs.String(), "readable or writable by group or others") {
 		t.Errorf("no warning about a directory of mode 0755:\n%s", logs.String())

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"metricsd/internal/snapshot"
+	"metricsd/internal/testnet"
 	"metricsd/internal/wal"
 )
 
@@ -46,7 +47,7 @@ func TestDamagedSnapshotFallsBack(t *testing.T) {
 			list, _ := snapshot.List(dir)
 			newest := snapshot.Path(dir, list[len(list)-1])
 			flip(t, newest, 100)
-			logs := &logBuffer{}
+			logs := &testnet.LogBuffer{}
 			reg := prometheus.NewRegistry()
 			cfg.Dir, cfg.Logger, cfg.Registerer = dir, newLogger(logs), reg
 			e := start(t, cfg)
