@@ -113,7 +113,11 @@ func (part *partition) loadLatest() error {
 			var mem *store.Memory
 			var revs map[string]uint64
 			var h snapHeader
-			if mem, revs, h, err = part.decode(data); err == nil {
+			mem, revs, h, err = part.decode(data)
+			if err == nil && h.seq != seq {
+				err = fmt.Errorf("%w: it holds sequence %d", errBadSnapshot, h.seq)
+			}
+			if err == nil {
 				part.install(mem, revs, h)
 				part.e.log.Info("cluster: partition snapshot loaded", "partition", part.p,
 					"seq", h.seq, "series", h.series, "points", h.points, "bytes", len(data))
