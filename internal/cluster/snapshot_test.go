@@ -328,3 +328,52 @@ func TestDamagedSnapshot(t *testing.T) {
 		t.Errorf("get with both snapshots damaged: %v, want %v", err, ErrUnavailable)
 	}
 }
+
+// TestSnapshotFencedByLease: an owner whose lease was taken while it
+// stored a snapshot purges nothing (its commit, a compare-and-set on the
+// lease, fails), so a new owner's replay after the newest snapshot it
+// lists never misses a message.
+func TestSnapshotFencedByLease(t *testing.T) {
+	c := natstest.Start(t, 1)
+	manual := func(c *Config) { c.SnapshotPoints = 1 << 40; c.SnapshotInterval = time.Hour }
+	e := openNode(t, c.URLs(), "a", 1, manual)
+	waitBalanced(t, []*Engine{e})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	part := e.lease.partition(0)
+	first := func() uint64 {
+		t.Helper()
+		msg, err := e.stream(0).GetMsg(ctx, 1, jetstream.WithGetMsgSubject(partSubject(0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Sequence
+	}
+	snapshotAfter := func(round int) error {
+		t.Helper()
+		putMany(t, []*Engine{e}, 10, 100, round)
+		if err := part.barrier(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return part.snapshot()
+	}
+	for round := range 2 {
+		if err := snapshotAfter(round); err != nil {
+			t.Fatalf("snapshot %d: %v", round, err)
+		}
+	}
+	purgedTo := first()
+	if purgedTo == 1 {
+		t.Fatal("the second snapshot purged nothing")
+	}
+	// Another node takes the lease.
+	if _, err := e.owners.Put(ctx, leaseKey(0), []byte("thief")); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshotAfter(2); err == nil {
+		t.Fatal("a snapshot after the lease was taken committed")
+	}
+	if got := first(); got != purgedTo {
+		t.Errorf("the fenced snapshot purged the stream to %d (was %d)", got, purgedTo)
+	}
+}
