@@ -139,8 +139,8 @@ func BenchmarkPublishAlone(b *testing.B) {
 // BenchmarkSubmitPath measures this node's own share of a put, without
 // NATS: the cached key-order lookup, the partition's batch encoding and
 // the ticket, with batches handed to a publish that returns at once. It
-// shows the path allocates nothing per put beyond its batch (one per
-// batch of up to 64 KiB, amortised to 0 allocs/op).
+// shows the path allocates nothing per put beyond its batch (a few per
+// batch, amortised to 0 allocs/op).
 func BenchmarkSubmitPath(b *testing.B) {
 	e := &Engine{cfg: Config{BatchDelay: DefaultBatchDelay, OpTimeout: time.Minute}, log: slog.New(slog.DiscardHandler), boot: "bench",
 		revs: make(map[string]uint64), creating: make(map[string]*keyRev), layout: layout{Partitions: 64, Streams: 6}}
