@@ -36,14 +36,14 @@ func TestKillNodeDuringLoad(t *testing.T) {
 		l := startLoad(t, addrs, 4, "kill"+string(rune('a'+round)))
 		before := 200 + rng.IntN(800)
 		waitFor(t, "puts acknowledged before the kill", func() bool { return l.count() >= before })
-		nodes[victim].kill()
+		nodes[victim].Kill()
 		killedAt := l.count()
 		waitFor(t, "puts acknowledged after the kill", func() bool { return l.count() >= killedAt+500 })
 		acked := l.finish()
 		survivor := nodes[(victim+1)%len(nodes)]
 		checkAcked(t, dial(t, survivor.addr), acked)
-		t.Logf("round %d: killed %s after %d acknowledged puts; %d acknowledged in all, %d failed", round, nodes[victim].name, killedAt, len(acked), l.errs)
-		nodes[victim] = startNode(t, c.URLs(), nodes[victim].name)
+		t.Logf("round %d: killed %s after %d acknowledged puts; %d acknowledged in all, %d failed", round, nodes[victim].Name, killedAt, len(acked), l.errs)
+		nodes[victim] = startNode(t, c.URLs(), nodes[victim].Name)
 		waitOwners(t, c, nodes, 64)
 	}
 }
