@@ -7,6 +7,10 @@
 // test that runs the metricsd binary starts, waits for and stops it the
 // same way. Every wait is bounded, so a bug fails a test instead of
 // hanging the suite.
+//
+// A binary built with -race (BuildFlags, from METRICSD_TEST_RACE=1) writes
+// its race reports to stderr; a process whose log holds one fails the test
+// that started it.
 package testproc
 
 import (
@@ -28,6 +32,19 @@ import (
 // DefaultTimeout bounds each wait of a Proc whose Spec sets no Timeout.
 const DefaultTimeout = 30 * time.Second
 
+// BuildFlags are the go build flags that the end-to-end suites build the
+// metricsd binary with: none, or -race when METRICSD_TEST_RACE=1. The
+// suites build it plain by default: the race detector slows every node
+// several times, the issue-sized load tests would not fit the suite's
+// time, and the code the binary runs is also run in-process under
+// go test -race by its own packages' tests.
+func BuildFlags() []string {
+	if os.Getenv("METRICSD_TEST_RACE") == "1" {
+		return []string{"-race"}
+	}
+	return nil
+}
+
 // Binary is a program built for the tests, in a directory of its own.
 type Binary struct {
 	// Path is the executable's path.
@@ -38,7 +55,8 @@ type Binary struct {
 // Build builds the main package pkg (an import path such as
 // "metricsd/cmd/metricsd") into a new temporary directory, with extra
 // flags for go build (none for a plain build; "-race" for a race-detecting
-// one). A TestMain calls it once, before m.Run, and Remove after.
+// one, whose race reports then fail the test that started the process).
+// A TestMain calls it once, before m.Run, and Remove after.
 func Build(pkg string, flags ...string) (*Binary, error) {
 	dir, err := os.MkdirTemp("", "testproc-")
 	if err != nil {
@@ -130,6 +148,9 @@ func Start(t testing.TB, path string, spec Spec) (*Proc, error) {
 	go p.readLog(stderr)
 	t.Cleanup(func() {
 		p.Kill()
+		if p.log.raced() {
+			t.Errorf("%s reported a data race (it was built with -race)", p.Name)
+		}
 		if t.Failed() {
 			t.Logf("%s log:\n%s", p.Name, p.log.Tail())
 		}
@@ -258,12 +279,25 @@ type Log struct {
 	mu    sync.Mutex
 	lines []string
 	tail  int
+	race  bool // a race detector report was seen
 }
+
+// raceReport starts the report of a binary built with -race.
+const raceReport = "WARNING: DATA RACE"
 
 func (l *Log) add(s string) {
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
+	if strings.Contains(s, raceReport) {
+		l.race = true
+	}
 	l.mu.Unlock()
+}
+
+func (l *Log) raced() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.race
 }
 
 // String is the whole log.

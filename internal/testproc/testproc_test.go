@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 func helper(mode string) int {
 	switch mode {
 	case "listen":
+		// Catch SIGTERM before announcing: the test may send it at once.
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
 		for _, name := range []string{"metricsd", "http"} {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -40,8 +43,6 @@ func helper(mode string) int {
 			defer ln.Close()
 			fmt.Fprintf(os.Stderr, "time=now level=INFO msg=\"%s listening\" addr=%s tls=false\n", name, ln.Addr())
 		}
-		term := make(chan os.Signal, 1)
-		signal.Notify(term, syscall.SIGTERM)
 		<-term
 		fmt.Fprintln(os.Stderr, "msg=\"shut down\"")
 		return 0
@@ -94,14 +95,15 @@ func TestStartFindsAddresses(t *testing.T) {
 
 func TestStartErrors(t *testing.T) {
 	for _, tt := range []struct {
-		mode string
-		want []string // in the error
+		mode    string
+		timeout time.Duration
+		want    []string // in the error
 	}{
-		{"exit", []string{"helper exited before \"metricsd\" listening", "exit status 3", "--nope"}},
-		{"silent", []string{"no \"metricsd\" listening line in 200ms"}},
+		{"exit", DefaultTimeout, []string{"helper exited before \"metricsd\" listening", "exit status 3", "--nope"}},
+		{"silent", 200 * time.Millisecond, []string{"no \"metricsd\" listening line in 200ms"}},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
-			_, err := Start(t, self(t, tt.mode), Spec{Name: "helper", Listen: []string{"metricsd"}, Timeout: 200 * time.Millisecond})
+			_, err := Start(t, self(t, tt.mode), Spec{Name: "helper", Listen: []string{"metricsd"}, Timeout: tt.timeout})
 			if err == nil {
 				t.Fatal("Start succeeded")
 			}
@@ -151,6 +153,26 @@ func TestLogTail(t *testing.T) {
 	}
 	if got := l.String(); got != "a\nb\nc" {
 		t.Errorf("String = %q", got)
+	}
+	if l.raced() {
+		t.Error("raced without a race report")
+	}
+	l.add("==================")
+	l.add("WARNING: DATA RACE")
+	if !l.raced() {
+		t.Error("a race report not seen")
+	}
+}
+
+func TestBuildFlags(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want string
+	}{{"", ""}, {"0", ""}, {"1", "-race"}} {
+		t.Setenv("METRICSD_TEST_RACE", tt.env)
+		if got := strings.Join(BuildFlags(), " "); got != tt.want {
+			t.Errorf("METRICSD_TEST_RACE=%q: flags %q, want %q", tt.env, got, tt.want)
+		}
 	}
 }
 

@@ -21,10 +21,8 @@ import (
 	"metricsd/internal/testproc"
 )
 
-// bin is the metricsd binary that TestMain builds. It is not built with
-// -race: the race detector slows a node several times, and the cluster
-// code it runs is the same internal/cluster that that package's own tests
-// run under -race with real NATS servers (docs/cluster.md).
+// bin is the metricsd binary that TestMain builds: without -race unless
+// METRICSD_TEST_RACE=1 (testproc.BuildFlags says why).
 var bin *testproc.Binary
 
 // testTimeout bounds every single wait of the harness.
@@ -32,7 +30,7 @@ const testTimeout = 30 * time.Second
 
 func TestMain(m *testing.M) {
 	var err error
-	bin, err = testproc.Build("metricsd/cmd/metricsd")
+	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -248,7 +246,13 @@ func waitOwners(t testing.TB, c *natstest.Cluster, nodes []*node, partitions int
 // waitFor polls cond until it holds, failing the test after testTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
+	waitForWithin(t, what, testTimeout, cond)
+}
+
+// waitForWithin is waitFor with another bound, for a load's progress.
+func waitForWithin(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -1,121 +1,304 @@
 package cluster
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
-// pointID is one written point: each load client writes each (key,
-// timestamp) once, so the acknowledged value is the one to read back.
+// pointID is one (key, timestamp).
 type pointID struct {
 	key string
 	ts  int64
 }
 
-// load is a set of clients putting until stopped, remembering every put
-// answered ok.
-type load struct {
-	mu    sync.Mutex
-	acked map[pointID]string
-	errs  int // puts answered with an error or lost with their connection
-	stop  chan struct{}
-	wg    sync.WaitGroup
+// written is what the load put for one (key, timestamp), which only one
+// client writes, in order on its connection: the value of the last put
+// answered ok (the one last write wins keeps, since a session's puts are
+// applied in the order sent), and every value put but not answered ok. A put
+// answered with an error, or still unanswered when its connection died, may
+// or may not have been stored, and may even land after a later acknowledged
+// put to the same point (the writer retries it), so any of those values may
+// be read back.
+type written struct {
+	acked    float64
+	hasAcked bool
+	unacked  []float64
 }
 
-// startLoad starts perNode clients on every address; round names the keys
-// so that successive rounds do not overlap.
-func startLoad(t testing.TB, addrs []string, perNode int, round string) *load {
+// allows reports whether v is a value a get may return for the point.
+func (w *written) allows(v float64) bool {
+	if w.hasAcked && v == w.acked {
+		return true
+	}
+	for _, u := range w.unacked {
+		if v == u {
+			return true
+		}
+	}
+	return false
+}
+
+// loadSpec shapes a load.
+type loadSpec struct {
+	perNode int // clients on each node
+	window  int // puts a client writes at once (pipelined) before reading their answers
+	keys    int // keys a client writes
+	// overwrite is the chance that a put rewrites an earlier timestamp of
+	// its key (last write wins) instead of the next one.
+	overwrite float64
+}
+
+// issueLoad is the load of the kill tests: 16 clients a node, each
+// pipelining 16 puts a write over 8 keys of its own, one put in 8 an
+// overwrite.
+var issueLoad = loadSpec{perNode: 64, window: 4, keys: 8, overwrite: 1.0 / 8}
+
+// load is a set of clients putting until stopped. Each client records what
+// it wrote; finish merges the records.
+type load struct {
+	acks    atomic.Int64 // puts answered ok
+	fails   atomic.Int64 // puts answered with an error, or lost with their connection
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	clients []*loadClient
+}
+
+// loadClient is one connection of a load and what it wrote.
+type loadClient struct {
+	c      net.Conn
+	r      *bufio.Reader
+	keys   []string
+	points map[pointID]*written
+	ioErr  error // why the client stopped early, if it did
+}
+
+// startLoad starts spec.perNode clients on every address; prefix names the
+// keys so that successive rounds do not overlap; seed seeds the clients'
+// choices.
+func startLoad(t testing.TB, addrs []string, spec loadSpec, prefix string, seed uint64) *load {
 	t.Helper()
-	l := &load{acked: make(map[pointID]string), stop: make(chan struct{})}
+	l := &load{stop: make(chan struct{})}
 	for i, addr := range addrs {
-		for j := range perNode {
+		for j := range spec.perNode {
 			c, err := net.DialTimeout("tcp", addr, testTimeout)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cn := &conn{c: c, r: newReader(c)}
+			lc := &loadClient{c: c, r: newReader(c), points: make(map[pointID]*written)}
+			for k := range spec.keys {
+				lc.keys = append(lc.keys, fmt.Sprintf("%s.c%d-%d.k%d", prefix, i, j, k))
+			}
+			l.clients = append(l.clients, lc)
 			l.wg.Add(1)
-			go l.client(cn, fmt.Sprintf("%s.c%d-%d", round, i, j))
+			rng := rand.New(rand.NewPCG(seed, uint64(len(l.clients))))
+			go l.run(lc, spec, rng)
 		}
 	}
 	return l
 }
 
-// client puts until stopped or until its node goes away.
-func (l *load) client(c *conn, prefix string) {
+// run puts from one client until stopped or until its node goes away.
+// Values are the client's put counter plus 0.25, so every put's value is
+// unique and exact in binary.
+func (l *load) run(lc *loadClient, spec loadSpec, rng *rand.Rand) {
 	defer l.wg.Done()
-	defer c.c.Close()
-	for ts := int64(1); ; ts++ {
+	defer lc.c.Close()
+	next := make([]int64, len(lc.keys)) // each key's next new timestamp
+	for i := range next {
+		next[i] = 1
+	}
+	var req []byte
+	batch := make([]pointID, 0, spec.window)
+	values := make([]float64, 0, spec.window)
+	put := 0
+	for {
 		select {
 		case <-l.stop:
 			return
 		default:
 		}
-		id := pointID{key: fmt.Sprintf("%s.k%d", prefix, ts%7), ts: ts}
-		value := strconv.FormatInt(ts, 10) + ".25"
-		ans, err := c.do(fmt.Sprintf("put %s %s %d", id.key, value, id.ts))
-		l.mu.Lock()
-		if err == nil && ans == "ok\n\n" {
-			l.acked[id] = value
-		} else {
-			l.errs++
+		req, batch, values = req[:0], batch[:0], values[:0]
+		for range spec.window {
+			k := put % len(lc.keys)
+			ts := next[k]
+			if ts > 1 && rng.Float64() < spec.overwrite {
+				ts = 1 + rng.Int64N(ts-1)
+			} else {
+				next[k]++
+			}
+			id := pointID{lc.keys[k], ts}
+			v := float64(put) + 0.25
+			put++
+			w := lc.points[id]
+			if w == nil {
+				w = &written{}
+				lc.points[id] = w
+			}
+			// Unacknowledged until its ok is read.
+			w.unacked = append(w.unacked, v)
+			batch, values = append(batch, id), append(values, v)
+			req = fmt.Appendf(req, "put %s %s %d\n", id.key, strconv.FormatFloat(v, 'f', -1, 64), ts)
 		}
-		l.mu.Unlock()
-		if err != nil {
-			return // the node is gone
+		lc.c.SetDeadline(time.Now().Add(testTimeout))
+		if _, err := lc.c.Write(req); err != nil {
+			l.lose(lc, len(batch), err)
+			return
+		}
+		for i, id := range batch {
+			ans, err := readAnswer(lc.r)
+			if err != nil {
+				l.lose(lc, len(batch)-i, err)
+				return
+			}
+			if ans != "ok\n\n" {
+				l.fails.Add(1)
+				continue // stays unacknowledged: it may still land
+			}
+			lc.points[id].ack(values[i])
+			l.acks.Add(1)
 		}
 	}
 }
 
-// finish stops the clients and returns the acknowledged points.
-func (l *load) finish() map[pointID]string {
+// lose counts the n puts of a batch whose answers were lost with the
+// connection (they stay unacknowledged) and ends the client.
+func (l *load) lose(lc *loadClient, n int, err error) {
+	l.fails.Add(int64(n))
+	lc.ioErr = err
+}
+
+// ack records that the put of value v to the point was answered ok.
+func (w *written) ack(v float64) {
+	w.acked, w.hasAcked = v, true
+	for i, u := range w.unacked {
+		if u == v {
+			w.unacked = append(w.unacked[:i], w.unacked[i+1:]...)
+			return
+		}
+	}
+}
+
+// readAnswer reads one answer, up to and including its empty line.
+func readAnswer(r *bufio.Reader) (string, error) {
+	var b []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		b = append(b, line...)
+		if err != nil {
+			return string(b), err
+		}
+		if len(line) == 1 {
+			return string(b), nil
+		}
+	}
+}
+
+// finish stops the clients and merges what they wrote into into (which
+// may hold earlier rounds; the rounds' keys differ).
+func (l *load) finish(into map[pointID]*written) {
 	close(l.stop)
 	l.wg.Wait()
-	return l.acked
-}
-
-// count is the puts acknowledged so far.
-func (l *load) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.acked)
-}
-
-// checkAcked reads `get *` from c and fails the test for every acknowledged
-// point that is missing or has another value.
-func checkAcked(t testing.TB, c *conn, acked map[pointID]string) {
-	t.Helper()
-	ans := c.mustDo(t, "get *")
-	lines := strings.Split(strings.TrimSuffix(ans, "\n\n"), "\n")
-	if len(lines) == 0 || lines[0] != "ok" {
-		t.Fatalf("get * answered %.200q", ans)
+	for _, lc := range l.clients {
+		for id, w := range lc.points {
+			into[id] = w
+		}
 	}
-	got := make(map[pointID]string, len(lines))
-	for _, line := range lines[1:] {
-		f := strings.Fields(line)
-		if len(f) != 3 {
+}
+
+// checkAll reads `get *` from c and checks it against everything written:
+// every point with an acknowledged put is there with that value or one of
+// the unacknowledged values put to it; a point without an acknowledged put
+// is absent or holds one of its unacknowledged values; nothing else is
+// there; and no (key, timestamp) appears twice (each key's lines are
+// together, timestamps strictly ascending). It returns the points read.
+func checkAll(t testing.TB, c *conn, points map[pointID]*written) int {
+	t.Helper()
+	c.c.SetDeadline(time.Now().Add(4 * testTimeout))
+	if _, err := c.c.Write([]byte("get *\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := c.r.ReadSlice('\n'); err != nil || string(line) != "ok\n" {
+		t.Fatalf("get * answered %q (%v)", line, err)
+	}
+	seen := make(map[string]bool) // keys whose lines are over
+	var key string
+	var lastTS int64
+	read, wrong, phantom := 0, 0, 0
+	found := make(map[pointID]bool, len(points))
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			t.Fatalf("get * after %d points: %v", read, err)
+		}
+		if len(line) == 1 {
+			break
+		}
+		k, v, ts, ok := parsePoint(line)
+		if !ok {
 			t.Fatalf("get * line %q", line)
 		}
-		ts, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil {
-			t.Fatalf("get * line %q: %v", line, err)
+		if string(k) != key {
+			if key != "" {
+				seen[key] = true
+			}
+			if seen[string(k)] {
+				t.Fatalf("get *: key %s appears again after other keys (a duplicate)", k)
+			}
+			key, lastTS = string(k), ts-1
 		}
-		got[pointID{f[0], ts}] = f[1]
+		if ts <= lastTS {
+			t.Fatalf("get *: key %s: timestamp %d after %d (a duplicate or out of order)", key, ts, lastTS)
+		}
+		lastTS = ts
+		read++
+		id := pointID{key, ts}
+		w := points[id]
+		switch {
+		case w == nil:
+			if phantom < 5 {
+				t.Errorf("get * returned %s %v %d, which no client put", key, v, ts)
+			}
+			phantom++
+		case !w.allows(v):
+			if wrong < 5 {
+				t.Errorf("%s %d: read %v; last acknowledged %v (%v), unacknowledged %v", key, ts, v, w.acked, w.hasAcked, w.unacked)
+			}
+			wrong++
+		}
+		found[id] = true
 	}
 	missing := 0
-	for id, v := range acked {
-		if g, ok := got[id]; !ok || g != v {
+	for id, w := range points {
+		if w.hasAcked && !found[id] {
 			if missing < 5 {
-				t.Errorf("acknowledged %s %s %d: read back %q", id.key, v, id.ts, g)
+				t.Errorf("acknowledged %s %v %d is missing", id.key, w.acked, id.ts)
 			}
 			missing++
 		}
 	}
-	if missing > 0 {
-		t.Errorf("%d of %d acknowledged points missing or wrong", missing, len(acked))
+	if missing+wrong+phantom > 0 {
+		t.Errorf("get * of %d points: %d acknowledged points missing, %d with a value never acknowledged, %d never put", read, missing, wrong, phantom)
 	}
+	return read
+}
+
+// parsePoint splits a get answer's line "key value ts\n".
+func parsePoint(line []byte) (key []byte, v float64, ts int64, ok bool) {
+	line = line[:len(line)-1]
+	i := bytes.IndexByte(line, ' ')
+	j := bytes.LastIndexByte(line, ' ')
+	if i <= 0 || j <= i {
+		return nil, 0, 0, false
+	}
+	v, err1 := strconv.ParseFloat(string(line[i+1:j]), 64)
+	ts, err2 := strconv.ParseInt(string(line[j+1:]), 10, 64)
+	return line[:i], v, ts, err1 == nil && err2 == nil
 }

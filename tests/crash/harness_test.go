@@ -22,7 +22,7 @@ const testTimeout = 20 * time.Second
 
 func TestMain(m *testing.M) {
 	var err error
-	bin, err = testproc.Build("metricsd/cmd/metricsd")
+	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
