@@ -59,7 +59,7 @@ type loadSpec struct {
 // issueLoad is the load of the kill tests: 16 clients a node, each
 // pipelining 16 puts a write over 8 keys of its own, one put in 8 an
 // overwrite.
-var issueLoad = loadSpec{perNode: 64, window: 4, keys: 8, overwrite: 1.0 / 8}
+var issueLoad = loadSpec{perNode: 16, window: 64, keys: 8, overwrite: 1.0 / 8}
 
 // load is a set of clients putting until stopped. Each client records what
 // it wrote; finish merges the records.
@@ -213,81 +213,140 @@ func (l *load) finish(into map[pointID]*written) {
 	}
 }
 
-// checkAll reads `get *` from c and checks it against everything written:
-// every point with an acknowledged put is there with that value or one of
-// the unacknowledged values put to it; a point without an acknowledged put
-// is absent or holds one of its unacknowledged values; nothing else is
-// there; and no (key, timestamp) appears twice (each key's lines are
-// together, timestamps strictly ascending). It returns the points read.
+// checker checks get answers against what a load wrote: every point read
+// was put, with the last acknowledged value or a value put but not
+// acknowledged (written.allows), and appears once (each key's lines are
+// together, timestamps strictly ascending); and, in done, every point
+// with an acknowledged put was read.
+type checker struct {
+	t      testing.TB
+	points map[pointID]*written
+	found  map[pointID]bool
+	read   int // points read
+	errs   int // points read that should not be there or not so
+}
+
+func newChecker(t testing.TB, points map[pointID]*written) *checker {
+	return &checker{t: t, points: points, found: make(map[pointID]bool)}
+}
+
+// answer reads one get answer from r and checks its points; only, when
+// not empty, is the one key the answer may hold (a `get key`).
+func (ck *checker) answer(r *bufio.Reader, only string) {
+	t := ck.t
+	t.Helper()
+	if line, err := r.ReadSlice('\n'); err != nil || string(line) != "ok\n" {
+		t.Fatalf("get %s answered %q (%v)", only, line, err)
+	}
+	seen := make(map[string]bool) // keys whose lines are over
+	var key string
+	var lastTS int64
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			t.Fatalf("get %s after %d points: %v", only, ck.read, err)
+		}
+		if len(line) == 1 {
+			return
+		}
+		k, v, ts, ok := parsePoint(line)
+		if !ok {
+			t.Fatalf("get %s line %q", only, line)
+		}
+		if string(k) != key {
+			if key != "" {
+				seen[key] = true
+			}
+			if seen[string(k)] || (only != "" && string(k) != only) {
+				t.Fatalf("get %s: key %s again after other keys, or not asked for", only, k)
+			}
+			key, lastTS = string(k), ts-1
+		}
+		if ts <= lastTS {
+			t.Fatalf("get %s: key %s: timestamp %d after %d (a duplicate or out of order)", only, key, ts, lastTS)
+		}
+		lastTS = ts
+		ck.read++
+		id := pointID{key, ts}
+		w := ck.points[id]
+		switch {
+		case w == nil:
+			ck.fail("get returned %s %v %d, which no client put", key, v, ts)
+		case !w.allows(v):
+			ck.fail("%s %d: read %v; last acknowledged %v (%v), unacknowledged %v", key, ts, v, w.acked, w.hasAcked, w.unacked)
+		}
+		ck.found[id] = true
+	}
+}
+
+// fail reports a wrong point; the first few are shown.
+func (ck *checker) fail(format string, args ...any) {
+	ck.t.Helper()
+	if ck.errs < 5 {
+		ck.t.Errorf(format, args...)
+	}
+	ck.errs++
+}
+
+// done fails the test for every acknowledged point of a key in keys (all
+// keys when keys is nil) that no answer held, and for the wrong points
+// seen; it returns the points read.
+func (ck *checker) done(keys map[string]bool) int {
+	ck.t.Helper()
+	missing := 0
+	for id, w := range ck.points {
+		if w.hasAcked && !ck.found[id] && (keys == nil || keys[id.key]) {
+			if missing < 5 {
+				ck.t.Errorf("acknowledged %s %v %d is missing", id.key, w.acked, id.ts)
+			}
+			missing++
+		}
+	}
+	if missing+ck.errs > 0 {
+		ck.t.Errorf("%d points read: %d acknowledged points missing, %d wrong or never put", ck.read, missing, ck.errs)
+	}
+	return ck.read
+}
+
+// checkAll reads `get *` from c and checks it against everything written
+// (checker): it returns the points read.
 func checkAll(t testing.TB, c *conn, points map[pointID]*written) int {
 	t.Helper()
 	c.c.SetDeadline(time.Now().Add(4 * testTimeout))
 	if _, err := c.c.Write([]byte("get *\n")); err != nil {
 		t.Fatal(err)
 	}
-	if line, err := c.r.ReadSlice('\n'); err != nil || string(line) != "ok\n" {
-		t.Fatalf("get * answered %q (%v)", line, err)
-	}
-	seen := make(map[string]bool) // keys whose lines are over
-	var key string
-	var lastTS int64
-	read, wrong, phantom := 0, 0, 0
-	found := make(map[pointID]bool, len(points))
-	for {
-		line, err := c.r.ReadSlice('\n')
-		if err != nil {
-			t.Fatalf("get * after %d points: %v", read, err)
-		}
-		if len(line) == 1 {
-			break
-		}
-		k, v, ts, ok := parsePoint(line)
-		if !ok {
-			t.Fatalf("get * line %q", line)
-		}
-		if string(k) != key {
-			if key != "" {
-				seen[key] = true
-			}
-			if seen[string(k)] {
-				t.Fatalf("get *: key %s appears again after other keys (a duplicate)", k)
-			}
-			key, lastTS = string(k), ts-1
-		}
-		if ts <= lastTS {
-			t.Fatalf("get *: key %s: timestamp %d after %d (a duplicate or out of order)", key, ts, lastTS)
-		}
-		lastTS = ts
-		read++
-		id := pointID{key, ts}
-		w := points[id]
-		switch {
-		case w == nil:
-			if phantom < 5 {
-				t.Errorf("get * returned %s %v %d, which no client put", key, v, ts)
-			}
-			phantom++
-		case !w.allows(v):
-			if wrong < 5 {
-				t.Errorf("%s %d: read %v; last acknowledged %v (%v), unacknowledged %v", key, ts, v, w.acked, w.hasAcked, w.unacked)
-			}
-			wrong++
-		}
-		found[id] = true
-	}
-	missing := 0
-	for id, w := range points {
-		if w.hasAcked && !found[id] {
-			if missing < 5 {
-				t.Errorf("acknowledged %s %v %d is missing", id.key, w.acked, id.ts)
-			}
-			missing++
+	ck := newChecker(t, points)
+	ck.answer(c.r, "")
+	return ck.done(nil)
+}
+
+// checkKeys sends `get key` for every key of the load's clients on c in
+// one write (pipelined) and checks the answers against what was written:
+// it returns the points read.
+func checkKeys(t testing.TB, c *conn, l *load, points map[pointID]*written) int {
+	t.Helper()
+	var req []byte
+	var keys []string
+	asked := make(map[string]bool)
+	for _, lc := range l.clients {
+		for _, k := range lc.keys {
+			req = fmt.Appendf(req, "get %s\n", k)
+			keys = append(keys, k)
+			asked[k] = true
 		}
 	}
-	if missing+wrong+phantom > 0 {
-		t.Errorf("get * of %d points: %d acknowledged points missing, %d with a value never acknowledged, %d never put", read, missing, wrong, phantom)
+	c.c.SetDeadline(time.Now().Add(4 * testTimeout))
+	// The answers are read after the whole write: it must fit the
+	// connection's buffers, which a few hundred short lines do.
+	if _, err := c.c.Write(req); err != nil {
+		t.Fatal(err)
 	}
-	return read
+	ck := newChecker(t, points)
+	for _, k := range keys {
+		ck.answer(c.r, k)
+	}
+	return ck.done(asked)
 }
 
 // parsePoint splits a get answer's line "key value ts\n".
