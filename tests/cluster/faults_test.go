@@ -30,7 +30,8 @@ const roundTimeout = 5 * time.Minute
 // random moment; once roundPuts puts of the round have been acknowledged,
 // a `get` of each of the round's keys on a survivor must return every
 // acknowledged (key, timestamp, value), last write winning, and nothing
-// that was not put (checkKeys). The node comes back under its name for the
+// that was not put (checkKeys); the other nodes' clients keep their
+// connections throughout. The node comes back under its name for the
 // next round, so every round starts with three nodes. After the last
 // round, `get *` on a random node must hold every round's points the same
 // way (checkAll): what later kills and failovers moved is still there.
@@ -59,6 +60,11 @@ func TestKillNodeDuringLoad(t *testing.T) {
 		waitForWithin(t, "the round's puts acknowledged", roundTimeout, func() bool { return l.acks.Load() >= roundPuts })
 		l.finish(points)
 		loaded := time.Since(began)
+		for i, err := range l.dropped() {
+			if i != victim {
+				t.Errorf("round %d: clients of %s, which was not killed, lost their connection: %v", round, nodes[i].Name, err)
+			}
+		}
 		acks, fails = acks+l.acks.Load(), fails+l.fails.Load()
 		survivor := nodes[(victim+1+rng.IntN(len(nodes)-1))%len(nodes)]
 		read := checkKeys(t, dial(t, survivor.addr), l, points)
@@ -83,7 +89,8 @@ func TestKillNodeDuringLoad(t *testing.T) {
 // on every node put, until roundPuts puts are acknowledged: no
 // acknowledged point is lost and no point appears twice in `get *`
 // (checkAll), and no batch is stored twice in any stream (every message ID
-// is unique: the writers' retries were deduplicated).
+// is unique: the writers' retries were deduplicated); no client loses its
+// connection.
 func TestKillStreamLeaderDuringLoad(t *testing.T) {
 	c := natstest.Start(t, 3)
 	nodes := startNodes(t, c, 3)
@@ -119,6 +126,9 @@ func TestKillStreamLeaderDuringLoad(t *testing.T) {
 	points := make(map[pointID]*written)
 	l.finish(points)
 	loaded := time.Since(began)
+	for i, err := range l.dropped() {
+		t.Errorf("clients of %s lost their connection when a NATS server was killed: %v", nodes[i].Name, err)
+	}
 	read := checkAll(t, dial(t, nodes[0].addr), points)
 	t.Logf("killed stream leader %s after %d acknowledged puts; %d acknowledged, %d not, in %v (%.0f/s); get *: %d points in %v",
 		leader.Name, killedAt, l.acks.Load(), l.fails.Load(), loaded.Round(time.Millisecond),

@@ -57,7 +57,7 @@ type loadSpec struct {
 }
 
 // issueLoad is the load of the kill tests: 16 clients a node, each
-// pipelining 16 puts a write over 8 keys of its own, one put in 8 an
+// pipelining 64 puts a write over 8 keys of its own, one put in 8 an
 // overwrite.
 var issueLoad = loadSpec{perNode: 16, window: 64, keys: 8, overwrite: 1.0 / 8}
 
@@ -75,6 +75,7 @@ type load struct {
 type loadClient struct {
 	c      net.Conn
 	r      *bufio.Reader
+	node   int // index of its address in startLoad's addrs
 	keys   []string
 	points map[pointID]*written
 	ioErr  error // why the client stopped early, if it did
@@ -92,7 +93,7 @@ func startLoad(t testing.TB, addrs []string, spec loadSpec, prefix string, seed 
 			if err != nil {
 				t.Fatal(err)
 			}
-			lc := &loadClient{c: c, r: newReader(c), points: make(map[pointID]*written)}
+			lc := &loadClient{c: c, r: newReader(c), node: i, points: make(map[pointID]*written)}
 			for k := range spec.keys {
 				lc.keys = append(lc.keys, fmt.Sprintf("%s.c%d-%d.k%d", prefix, i, j, k))
 			}
@@ -173,6 +174,19 @@ func (l *load) run(lc *loadClient, spec loadSpec, rng *rand.Rand) {
 func (l *load) lose(lc *loadClient, n int, err error) {
 	l.fails.Add(int64(n))
 	lc.ioErr = err
+}
+
+// dropped returns, for each node (index in startLoad's addrs) whose
+// clients lost their connection, the first client's error. Call it after
+// finish.
+func (l *load) dropped() map[int]error {
+	out := make(map[int]error)
+	for _, lc := range l.clients {
+		if _, ok := out[lc.node]; !ok && lc.ioErr != nil {
+			out[lc.node] = lc.ioErr
+		}
+	}
+	return out
 }
 
 // ack records that the put of value v to the point was answered ok.
