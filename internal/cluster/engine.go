@@ -65,6 +65,7 @@ type Engine struct {
 	writers  []*writer          // by partition
 	replicas int
 
+	createMu sync.Mutex // orders the sends to creates (see keyRevision)
 	revMu    sync.RWMutex
 	revs     map[string]uint64  // key → its revision in the keys bucket, cached
 	creating map[string]*keyRev // keys whose entry is being created

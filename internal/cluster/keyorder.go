@@ -44,6 +44,12 @@ func (e *Engine) keyRevision(key []byte) (uint64, *keyRev, error) {
 	if ok {
 		return rev, nil, nil
 	}
+	// createMu orders the new keys: a key found pending here was sent
+	// to e.creates by whoever holds createMu while sending it, so the
+	// creates are published in the order the keys were first submitted,
+	// even when another client's first put of the same key came first.
+	e.createMu.Lock()
+	defer e.createMu.Unlock()
 	e.revMu.Lock()
 	if rev, ok := e.revs[string(key)]; ok {
 		e.revMu.Unlock()
@@ -59,6 +65,7 @@ func (e *Engine) keyRevision(key []byte) (uint64, *keyRev, error) {
 	// The creates are published in the order of this channel, so one
 	// client's new keys get revisions in the order it put them (the
 	// protocol's first-insertion order), without a round trip each.
+	// Sending without revMu held: publishCreates takes it to resolve.
 	select {
 	case e.creates <- kr:
 		return 0, kr, nil
@@ -130,7 +137,7 @@ func (e *Engine) ackCreates(acks <-chan pendingCreate) {
 				defer e.wg.Done()
 				ctx, cancel := context.WithDeadline(e.ctx, pc.kr.created.Add(e.cfg.OpTimeout))
 				defer cancel()
-				rev, err := e.revision(ctx, pc.kr.key)
+				rev, err := e.revision(ctx, pc.kr.key, true)
 				e.resolveKey(pc.kr, rev, err)
 			}()
 		case <-e.ctx.Done():
@@ -151,17 +158,21 @@ func isWrongLastSequence(err error) bool {
 }
 
 // revision returns key's first-insertion revision with a round trip per
-// step: it creates the key's entry, or reads it when it exists.
-func (e *Engine) revision(ctx context.Context, key []byte) (uint64, error) {
+// step: it reads the key's entry (first, when exists says it is there), or
+// creates it when it is not there.
+func (e *Engine) revision(ctx context.Context, key []byte, exists bool) (uint64, error) {
 	name, hashed := kvKey(key)
 	for {
-		rev, err := e.keys.Create(ctx, name, key)
-		if err == nil {
-			return rev, nil
+		if !exists {
+			rev, err := e.keys.Create(ctx, name, key)
+			if err == nil {
+				return rev, nil
+			}
+			if !errors.Is(err, jetstream.ErrKeyExists) {
+				return 0, fmt.Errorf("cluster: key order entry: %w", err)
+			}
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return 0, fmt.Errorf("cluster: key order entry: %w", err)
-		}
+		exists = false
 		entry, err := e.keys.Get(ctx, name)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // deleted in between: create again

@@ -18,14 +18,16 @@ import (
 // pipelining session does, then waits for every ticket. Every node
 // answers the last value submitted, and lists the keys in the order they
 // were first submitted (their order entries were created asynchronously
-// but in that order).
+// but in that order), also after another node put them again in the
+// reverse order (their entries existed: it read them).
 func TestPipelinedSubmit(t *testing.T) {
 	c := natstest.Start(t, 3)
 	nodes := openNodes(t, c, 3, 16)
 	const keys, rounds = 300, 5
 	var tickets []store.Ticket
+	on := nodes[0]
 	submit := func(key string, p store.Point) {
-		tk, err := nodes[0].Submit([]byte(key), p)
+		tk, err := on.Submit([]byte(key), p)
 		if err != nil {
 			t.Fatalf("submit %s %v: %v", key, p, err)
 		}
@@ -40,11 +42,22 @@ func TestPipelinedSubmit(t *testing.T) {
 			submit(key, store.Point{Timestamp: 7, Value: float64(r)})
 		}
 	}
-	for i, tk := range tickets {
-		if err := tk.Wait(); err != nil {
-			t.Fatalf("put %d: %v", i, err)
+	settle := func() {
+		for i, tk := range tickets {
+			if err := tk.Wait(); err != nil {
+				t.Fatalf("put %d on %s: %v", i, on.cfg.Node, err)
+			}
 		}
+		tickets = tickets[:0]
 	}
+	settle()
+	// Another node, which has not seen the keys, puts them again in the
+	// reverse order: their entries exist, so their order stays.
+	on = nodes[1]
+	for i := keys - 1; i >= 0; i-- {
+		submit(fmt.Sprintf("new.%d", i), store.Point{Timestamp: 7, Value: rounds - 1})
+	}
+	settle()
 	for _, e := range nodes {
 		if got := getKey(t, e, "hot"); !slices.Equal(got, []store.Point{{Timestamp: 1, Value: keys - 1}}) {
 			t.Errorf("get hot on %s: %v, want the last value %d", e.cfg.Node, got, keys-1)

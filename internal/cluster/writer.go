@@ -48,6 +48,7 @@ type writer struct {
 	mu     sync.Mutex
 	queue  []*batch // oldest first; only the last one is still filling
 	seq    uint64   // batches made, for message IDs
+	spare  []byte   // the buffer of the last batch published, for the next
 	closed bool     // the engine closed: no batch is taken any more
 }
 
@@ -90,7 +91,8 @@ func (w *writer) enqueue(key []byte, rev uint64, kr *keyRev, p store.Point) (*ba
 	n := len(w.queue)
 	if n == 0 || len(w.queue[n-1].buf)+len(key)+maxRecordOverhead > maxBatchBytes {
 		w.seq++
-		w.queue = append(w.queue, &batch{id: fmt.Sprintf("%s-%d-%d", w.e.boot, w.part, w.seq), created: time.Now(), done: make(chan struct{})})
+		w.queue = append(w.queue, &batch{id: fmt.Sprintf("%s-%d-%d", w.e.boot, w.part, w.seq), created: time.Now(), buf: w.spare, done: make(chan struct{})})
+		w.spare = nil
 		select {
 		case w.kick <- struct{}{}:
 		default:
@@ -154,6 +156,11 @@ func (w *writer) run() {
 			w.e.log.Warn("puts failed", "partition", w.part, "points", b.points, "err", err)
 			b.err = ErrUnavailable
 		}
+		// Nothing reads a published batch's buffer again (the tickets
+		// only wait for done): the next batch fills it.
+		w.mu.Lock()
+		w.spare, b.buf, b.patches = b.buf[:0], nil, nil
+		w.mu.Unlock()
 		close(b.done)
 	}
 }

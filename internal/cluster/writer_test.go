@@ -59,8 +59,10 @@ func (fs *fakeStream) publishMsg(ctx context.Context, msg *nats.Msg) error {
 	case r < 4: // landed, ack lost
 		fs.land(msg)
 		return context.DeadlineExceeded
-	case r < 6: // still on its way: it lands later
-		fs.late = append(fs.late, msg)
+	case r < 6: // still on its way (a copy, as sent): it lands later
+		late := *msg
+		late.Data = append([]byte(nil), msg.Data...)
+		fs.late = append(fs.late, &late)
 		return context.DeadlineExceeded
 	default:
 		fs.land(msg)
