@@ -75,13 +75,16 @@ func TestClusterScript(t *testing.T) {
 
 	syscall.Kill(cmd.Process.Pid, syscall.SIGINT) // what Ctrl-C sends the script
 	var rest strings.Builder
+	restDone := make(chan struct{})
 	go func() {
+		defer close(restDone)
 		for l := range lines {
 			rest.WriteString(l + "\n")
 		}
 	}()
 	select {
 	case err := <-exited:
+		<-restDone // lines is closed before exited is sent: rest is complete
 		// 130 is how a shell script reports that SIGINT ended it.
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(rest.String(), "stopped") {
