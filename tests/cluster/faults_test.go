@@ -67,10 +67,10 @@ func TestKillNodeDuringLoad(t *testing.T) {
 		}
 		acks, fails = acks+l.acks.Load(), fails+l.fails.Load()
 		survivor := nodes[(victim+1+rng.IntN(len(nodes)-1))%len(nodes)]
-		read := checkKeys(t, dial(t, survivor.addr), l, points)
-		t.Logf("round %d: killed %s after %d acknowledged puts; %d acknowledged, %d not, in %v (%.0f/s); the round's keys on %s: %d points in %v",
+		read, retries := checkKeys(t, survivor.addr, l, points)
+		t.Logf("round %d: killed %s after %d acknowledged puts; %d acknowledged, %d not, in %v (%.0f/s); the round's keys on %s: %d points in %v, asked again %d times",
 			round, nodes[victim].Name, killedAt, l.acks.Load(), l.fails.Load(), loaded.Round(time.Millisecond),
-			float64(l.acks.Load())/loaded.Seconds(), survivor.Name, read, (time.Since(began) - loaded).Round(time.Millisecond))
+			float64(l.acks.Load())/loaded.Seconds(), survivor.Name, read, (time.Since(began) - loaded).Round(time.Millisecond), retries)
 		if t.Failed() {
 			return
 		}
@@ -79,9 +79,9 @@ func TestKillNodeDuringLoad(t *testing.T) {
 	}
 	began := time.Now()
 	final := nodes[rng.IntN(len(nodes))]
-	read := checkAll(t, dial(t, final.addr), points)
-	t.Logf("%d rounds: %d puts acknowledged, %d not; get * on %s: %d points in %v",
-		killRounds, acks, fails, final.Name, read, time.Since(began).Round(time.Millisecond))
+	read, retries := checkAll(t, final.addr, points)
+	t.Logf("%d rounds: %d puts acknowledged, %d not; get * on %s: %d points in %v, asked again %d times",
+		killRounds, acks, fails, final.Name, read, time.Since(began).Round(time.Millisecond), retries)
 }
 
 // TestKillStreamLeaderDuringLoad is the test 4: the NATS server
@@ -129,10 +129,10 @@ func TestKillStreamLeaderDuringLoad(t *testing.T) {
 	for i, err := range l.dropped() {
 		t.Errorf("clients of %s lost their connection when a NATS server was killed: %v", nodes[i].Name, err)
 	}
-	read := checkAll(t, dial(t, nodes[0].addr), points)
-	t.Logf("killed stream leader %s after %d acknowledged puts; %d acknowledged, %d not, in %v (%.0f/s); get *: %d points in %v",
+	read, retries := checkAll(t, nodes[0].addr, points)
+	t.Logf("killed stream leader %s after %d acknowledged puts; %d acknowledged, %d not, in %v (%.0f/s); get *: %d points in %v, asked again %d times",
 		leader.Name, killedAt, l.acks.Load(), l.fails.Load(), loaded.Round(time.Millisecond),
-		float64(l.acks.Load())/loaded.Seconds(), read, (time.Since(began) - loaded).Round(time.Millisecond))
+		float64(l.acks.Load())/loaded.Seconds(), read, (time.Since(began) - loaded).Round(time.Millisecond), retries)
 
 	// Duplicates in the log: read every message of every stream and count
 	// message IDs, with the killed server back so that every stream has
