@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -254,4 +255,31 @@ func TestWriterFailures(t *testing.T) {
 			t.Fatal("a closed writer took a put")
 		}
 	})
+}
+
+// TestRevisionWrittenLater: a record whose revision is written in after it
+// was appended (a new key's first put) decodes to the same record as one
+// appended with its revision, for every revision size, and the padded room
+// holds what maxRecordOverhead says.
+func TestRevisionWrittenLater(t *testing.T) {
+	for _, rev := range []uint64{0, 1, 127, 128, 1 << 14, 1<<35 + 3, 1<<63 - 1, 1 << 63, math.MaxUint64} {
+		p := store.Point{Timestamp: -42, Value: 2.5}
+		b, off := appendRecordRevLater([]byte("prefix"), []byte("palm.cpu"), p)
+		putRevision(b[off:], rev)
+		if got := len(b) - len("prefix"); got > len("palm.cpu")+maxRecordOverhead {
+			t.Errorf("revision %d: record of %d bytes, more than the %d maxRecordOverhead allows", rev, got, len("palm.cpu")+maxRecordOverhead)
+		}
+		var gotRev uint64
+		var gotKey string
+		var gotP store.Point
+		if err := decodeBatch(b[len("prefix"):], func(key []byte, r uint64, q store.Point) error {
+			gotKey, gotRev, gotP = string(key), r, q
+			return nil
+		}); err != nil {
+			t.Fatalf("revision %d: %v", rev, err)
+		}
+		if gotKey != "palm.cpu" || gotRev != rev || gotP != p {
+			t.Errorf("revision %d: decoded %q %d %v", rev, gotKey, gotRev, gotP)
+		}
+	}
 }
