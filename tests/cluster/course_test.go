@@ -43,7 +43,7 @@ func TestCourseFlowAcrossNodes(t *testing.T) {
 		if got != "ok\npalm.cpu 10.5 1150864247\npalm.cpu 0.5 1150864248\n"+
 			"eardrum.cpu 15.3 1150864250\neardrum.cpu 3.0 1150864251\n"+
 			"eardrum.memory 4200000.0 1503320872\n\n" {
-			t.Errorf("get * on %s: %q", n.name, got)
+			t.Errorf("get * on %s: %q", n.Name, got)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"metricsd/internal/natstest"
 )
@@ -23,11 +22,9 @@ func TestGraphiteAcrossNodes(t *testing.T) {
 		startNode(t, c.URLs(), "nodec"),
 	}
 	waitOwners(t, c, nodes, 64)
-	var graphiteAddr string
-	select {
-	case graphiteAddr = <-nodes[0].graphite:
-	case <-time.After(testTimeout):
-		t.Fatal("no graphite listening line")
+	graphiteAddr, err := nodes[0].Addr("graphite")
+	if err != nil {
+		t.Fatal(err)
 	}
 	g, err := net.DialTimeout("tcp", graphiteAddr, testTimeout)
 	if err != nil {

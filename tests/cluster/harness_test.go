@@ -9,13 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,69 +18,36 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"metricsd/internal/natstest"
+	"metricsd/internal/testproc"
 )
 
-// bin is the metricsd binary that TestMain builds.
-var bin string
+// bin is the metricsd binary that TestMain builds: without -race unless
+// METRICSD_TEST_RACE=1 (testproc.BuildFlags says why).
+var bin *testproc.Binary
 
 // testTimeout bounds every single wait of the harness.
 const testTimeout = 30 * time.Second
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "metricsd-cluster-")
+	var err error
+	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "metricsd")
-	out, err := exec.Command("go", "build", "-o", bin, "metricsd/cmd/metricsd").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := bin.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
 }
 
 // node is a running `metricsd serve --cluster` process.
 type node struct {
-	name     string
-	cmd      *exec.Cmd
+	*testproc.Proc
 	addr     string // protocol
 	httpAddr string
-	graphite chan string // its Graphite address, when it serves one
-	log      *logTail
-	done     chan error
 }
-
-type logTail struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logTail) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-func (l *logTail) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lines := l.lines
-	if len(lines) > 60 && os.Getenv("CLUSTER_DEBUG") == "" {
-		lines = lines[len(lines)-60:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-var (
-	protoListening = regexp.MustCompile(`msg="metricsd listening" addr=(\S+)`)
-	httpListening  = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
-	graphiteListen = regexp.MustCompile(`msg="graphite listening" addr=(\S+)`)
-)
 
 // startNode runs a cluster node called name on the NATS servers urls and
 // waits until it listens.
@@ -96,58 +58,31 @@ func startNode(t testing.TB, urls, name string, extra ...string) *node {
 	if os.Getenv("CLUSTER_DEBUG") != "" {
 		args = append(args, "--log-level", "debug")
 	}
-	n := &node{name: name, log: &logTail{}, done: make(chan error, 1), graphite: make(chan string, 1)}
-	n.cmd = exec.Command(bin, args...)
-	n.run(t, true)
-	return n
+	return run(t, testproc.Spec{Name: name, Args: args, Listen: []string{"metricsd", "http"}})
 }
 
-// run starts n.cmd and waits for its protocol listening line, and for the
-// HTTP one when serveHTTP; it returns the protocol address.
-func (n *node) run(t testing.TB, serveHTTP bool) string {
+// run starts a metricsd process as spec says and waits until it listens.
+func run(t testing.TB, spec testproc.Spec) *node {
 	t.Helper()
-	stderr, err := n.cmd.StderrPipe()
+	spec.Timeout, spec.LogTail = testTimeout, 60
+	p, err := testproc.Start(t, bin.Path, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrc, httpc := make(chan string, 1), make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			n.log.add(sc.Text())
-			if m := protoListening.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-			if m := httpListening.FindStringSubmatch(sc.Text()); m != nil {
-				httpc <- m[1]
-			}
-			if m := graphiteListen.FindStringSubmatch(sc.Text()); m != nil && n.graphite != nil {
-				n.graphite <- m[1]
-			}
+	n := &node{Proc: p}
+	for _, l := range spec.Listen {
+		addr, err := p.Addr(l)
+		if err != nil {
+			t.Fatal(err)
 		}
-		n.done <- n.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		n.kill()
-		if t.Failed() {
-			t.Logf("node %s log (tail):\n%s", n.name, n.log)
-		}
-	})
-	for n.addr == "" || (serveHTTP && n.httpAddr == "") {
-		select {
-		case n.addr = <-addrc:
-		case n.httpAddr = <-httpc:
-		case err := <-n.done:
-			n.done <- err
-			t.Fatalf("%s exited before listening (%v):\n%s", n.name, err, n.log)
-		case <-time.After(testTimeout):
-			t.Fatalf("%s: no listening line in %v:\n%s", n.name, testTimeout, n.log)
+		switch l {
+		case "metricsd":
+			n.addr = addr
+		case "http":
+			n.httpAddr = addr
 		}
 	}
-	return n.addr
+	return n
 }
 
 // startNodes starts nodes a, b, c... and waits until they own the
@@ -162,34 +97,11 @@ func startNodes(t testing.TB, c *natstest.Cluster, count int) []*node {
 	return nodes
 }
 
-func (n *node) signal(sig syscall.Signal) {
-	n.cmd.Process.Signal(sig)
-}
-
-// kill sends SIGKILL and waits for the process to go.
-func (n *node) kill() {
-	n.cmd.Process.Signal(syscall.SIGCONT)
-	n.cmd.Process.Signal(syscall.SIGKILL)
-	n.wait()
-}
-
 // stop sends SIGTERM (a graceful leave) and waits for the exit.
 func (n *node) stop(t testing.TB) {
 	t.Helper()
-	n.signal(syscall.SIGTERM)
-	if err := n.wait(); err != nil {
-		t.Fatalf("node %s exit after SIGTERM: %v\n%s", n.name, err, n.log)
-	}
-}
-
-func (n *node) wait() error {
-	select {
-	case err := <-n.done:
-		n.done <- err
-		return err
-	case <-time.After(testTimeout):
-		n.cmd.Process.Kill()
-		return errors.New("node did not exit in time")
+	if err := n.Stop(); err != nil {
+		t.Fatalf("node %s exit after SIGTERM: %v\n%s", n.Name, err, n.Log().Tail())
 	}
 }
 
@@ -323,7 +235,7 @@ func waitOwners(t testing.TB, c *natstest.Cluster, nodes []*node, partitions int
 			count[n]++
 		}
 		for _, n := range nodes {
-			if count[n.name] < partitions/len(nodes) || count[n.name] > (partitions+len(nodes)-1)/len(nodes) {
+			if count[n.Name] < partitions/len(nodes) || count[n.Name] > (partitions+len(nodes)-1)/len(nodes) {
 				return false
 			}
 		}
@@ -334,7 +246,13 @@ func waitOwners(t testing.TB, c *natstest.Cluster, nodes []*node, partitions int
 // waitFor polls cond until it holds, failing the test after testTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
+	waitForWithin(t, what, testTimeout, cond)
+}
+
+// waitForWithin is waitFor with another bound, for a load's progress.
+func waitForWithin(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -3,10 +3,10 @@ package cluster
 import (
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"testing"
 
 	"metricsd/internal/natstest"
+	"metricsd/internal/testproc"
 )
 
 // TestRandomizedAgainstSingleServer sends the same random requests to a
@@ -46,12 +46,12 @@ func TestRandomizedAgainstSingleServer(t *testing.T) {
 		want := ref.mustDo(t, req)
 		on := rng.IntN(len(conns))
 		if got := conns[on].mustDo(t, req); got != want {
-			t.Fatalf("request %d %q on %s: got %q, the single server answered %q", i, req, nodes[on].name, got, want)
+			t.Fatalf("request %d %q on %s: got %q, the single server answered %q", i, req, nodes[on].Name, got, want)
 		}
 	}
 	for i, cn := range conns {
 		if got, want := cn.mustDo(t, "get *"), ref.mustDo(t, "get *"); got != want {
-			t.Errorf("final get * on %s: got %q, want %q", nodes[i].name, got, want)
+			t.Errorf("final get * on %s: got %q, want %q", nodes[i].Name, got, want)
 		}
 	}
 }
@@ -59,7 +59,9 @@ func TestRandomizedAgainstSingleServer(t *testing.T) {
 // startSingle runs `metricsd serve --in-memory` and returns its address.
 func startSingle(t testing.TB) string {
 	t.Helper()
-	n := &node{name: "single", log: &logTail{}, done: make(chan error, 1)}
-	n.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--in-memory")
-	return n.run(t, false)
+	return run(t, testproc.Spec{
+		Name:   "single",
+		Args:   []string{"serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--in-memory"},
+		Listen: []string{"metricsd"},
+	}).addr
 }

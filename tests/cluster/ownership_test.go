@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func TestPausedOwnerNoStaleAnswer(t *testing.T) {
 	var owner *node
 	var others []*node
 	for _, n := range nodes {
-		if n.name == own[cluster.PartitionOf([]byte(key), 64)] {
+		if n.Name == own[cluster.PartitionOf([]byte(key), 64)] {
 			owner = n
 		} else {
 			others = append(others, n)
@@ -46,7 +45,7 @@ func TestPausedOwnerNoStaleAnswer(t *testing.T) {
 	if ans := conns[owner].mustDo(t, "put "+key+" 1 1"); ans != "ok\n\n" {
 		t.Fatalf("put on the owner: %q", ans)
 	}
-	owner.signal(syscall.SIGSTOP)
+	owner.Pause()
 	paused := time.Now()
 	if ans := conns[others[0]].mustDo(t, "put "+key+" 2 2"); ans != "ok\n\n" {
 		t.Fatalf("put while the owner is paused: %q", ans)
@@ -58,12 +57,12 @@ func TestPausedOwnerNoStaleAnswer(t *testing.T) {
 		t.Fatalf("get after the failover: %q, want %q", ans, want)
 	}
 	t.Logf("failover: %v from SIGSTOP of %s to the first answer for its partition (lease TTL %v)",
-		time.Since(paused).Round(time.Millisecond), owner.name, cluster.DefaultLeaseTTL)
-	owner.signal(syscall.SIGCONT)
+		time.Since(paused).Round(time.Millisecond), owner.Name, cluster.DefaultLeaseTTL)
+	owner.Continue()
 	for round := range 20 {
 		for _, n := range nodes {
 			if ans := conns[n].mustDo(t, "get "+key); ans != want {
-				t.Fatalf("round %d: get on %s after SIGCONT: %q, want %q", round, n.name, ans, want)
+				t.Fatalf("round %d: get on %s after SIGCONT: %q, want %q", round, n.Name, ans, want)
 			}
 		}
 	}
@@ -129,7 +128,7 @@ func checkBalance(t testing.TB, nodes []*node, total int) {
 	fair := float64(total) / float64(len(nodes))
 	for i, n := range nodes {
 		if dev := (float64(counts[i]) - fair) / fair; dev > 0.10 || dev < -0.10 {
-			t.Errorf("%s holds %d points, %+.1f%% off the fair %.0f (all: %v)", n.name, counts[i], 100*dev, fair, counts)
+			t.Errorf("%s holds %d points, %+.1f%% off the fair %.0f (all: %v)", n.Name, counts[i], 100*dev, fair, counts)
 		}
 	}
 	t.Logf("%d nodes hold %v points (fair share %.0f)", len(nodes), counts, fair)

@@ -43,17 +43,17 @@ func TestPipelinedSessionAcrossNodes(t *testing.T) {
 	got := pipeline(t, dial(t, nodes[0].addr), req.String(), requests)
 	for i := range model {
 		if got[i] != model[i] {
-			t.Fatalf("answer %d: node %s answered %q, the single server %q", i, nodes[0].name, got[i], model[i])
+			t.Fatalf("answer %d: node %s answered %q, the single server %q", i, nodes[0].Name, got[i], model[i])
 		}
 	}
 	wantAll := model[len(model)-1]
 	for _, n := range nodes {
 		cn := dial(t, n.addr)
 		if got := cn.mustDo(t, "get *"); got != wantAll {
-			t.Errorf("get * on %s differs from the single server's (%d bytes, want %d)", n.name, len(got), len(wantAll))
+			t.Errorf("get * on %s differs from the single server's (%d bytes, want %d)", n.Name, len(got), len(wantAll))
 		}
 		if got, want := cn.mustDo(t, "get hot.key"), fmt.Sprintf("ok\nhot.key %d.5 1150864247\n\n", keys-1); got != want {
-			t.Errorf("get hot.key on %s: %q, want %q", n.name, got, want)
+			t.Errorf("get hot.key on %s: %q, want %q", n.Name, got, want)
 		}
 	}
 }

@@ -45,6 +45,16 @@ func TestClusterScript(t *testing.T) {
 	}()
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 
+	// stderrAfterExit stops the script and returns its stderr once exec has
+	// copied all of it (reading it earlier races with that copy).
+	stderrAfterExit := func() string {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-exited:
+		case <-time.After(testTimeout):
+		}
+		return stderr.String()
+	}
 	nodeLine := regexp.MustCompile(`^node(\d): protocol (\S+)  HTTP \S+  log (\S+)$`)
 	addrs := map[string]string{}
 	var dataDir string
@@ -53,14 +63,14 @@ func TestClusterScript(t *testing.T) {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatalf("the script ended before it was ready; stderr:\n%s", stderr.String())
+				t.Fatalf("the script ended before it was ready; stderr:\n%s", stderrAfterExit())
 			}
 			if m := nodeLine.FindStringSubmatch(l); m != nil {
 				addrs[m[1]], dataDir = m[2], filepath.Dir(m[3])
 			}
 			ready = strings.HasPrefix(l, "Ctrl-C stops everything")
 		case <-deadline:
-			t.Fatalf("the script did not get ready; stderr:\n%s", stderr.String())
+			t.Fatalf("the script did not get ready; stderr:\n%s", stderrAfterExit())
 		}
 	}
 	if len(addrs) != 3 {
@@ -75,13 +85,16 @@ func TestClusterScript(t *testing.T) {
 
 	syscall.Kill(cmd.Process.Pid, syscall.SIGINT) // what Ctrl-C sends the script
 	var rest strings.Builder
+	restDone := make(chan struct{})
 	go func() {
+		defer close(restDone)
 		for l := range lines {
 			rest.WriteString(l + "\n")
 		}
 	}()
 	select {
 	case err := <-exited:
+		<-restDone // lines is closed before exited is sent: rest is complete
 		// 130 is how a shell script reports that SIGINT ended it.
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(rest.String(), "stopped") {

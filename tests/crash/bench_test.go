@@ -60,8 +60,7 @@ func BenchmarkServerPut(b *testing.B) {
 				wg.Wait()
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
-				srv.cmd.Process.Kill()
-				srv.wait()
+				srv.Kill()
 			})
 		}
 	}

@@ -199,14 +199,14 @@ func crashRounds(t *testing.T, rounds, clients int, lost time.Duration, flags fu
 		srv := startServer(t, append([]string{"--data-dir", dir}, flags(round)...)...)
 		got, err := parseGet(getAll(t, srv.addr))
 		if err != nil {
-			t.Fatalf("round %d: %v\n%s", round, err, srv.log)
+			t.Fatalf("round %d: %v\n%s", round, err, srv.Log())
 		}
 		if err := m.check(got, killedAt.Add(-lost)); err != nil {
 			keep := filepath.Join(os.TempDir(), fmt.Sprintf("metricsd-crash-%d", seed))
 			if cerr := os.CopyFS(keep, os.DirFS(killed)); cerr != nil {
 				keep = cerr.Error()
 			}
-			t.Fatalf("round %d after SIGKILL: %v\nthe data directory as the kill left it: %s\nserver log:\n%s", round, err, keep, srv.log)
+			t.Fatalf("round %d after SIGKILL: %v\nthe data directory as the kill left it: %s\nserver log:\n%s", round, err, keep, srv.Log())
 		}
 		if round == rounds {
 			srv.stop(t)
@@ -223,7 +223,7 @@ func crashRounds(t *testing.T, rounds, clients int, lost time.Duration, flags fu
 		}
 		time.Sleep(time.Duration(10+rng.IntN(150)) * time.Millisecond) // the random kill moment
 		killedAt = time.Now()
-		srv.kill()
+		srv.Kill()
 		stop.Store(true)
 		wg.Wait()
 		// Kept for the failure message: the next start repairs and

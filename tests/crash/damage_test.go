@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // damageSession puts n points under --fsync=always, each acknowledged,
@@ -30,7 +29,7 @@ func damageSession(t *testing.T, n int, flags ...string) (dir, before string) {
 	}
 	c.c.Close()
 	before = getAll(t, srv.addr)
-	srv.kill()
+	srv.Kill()
 	return dir, before
 }
 
@@ -72,7 +71,7 @@ func TestBitFlipInTheLastRecordThenRepair(t *testing.T) {
 		}
 	}
 
-	out, err := exec.Command(bin, "repair", "--data-dir", dir).CombinedOutput()
+	out, err := exec.Command(bin.Path, "repair", "--data-dir", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("metricsd repair: %v\n%s", err, out)
 	}
@@ -92,7 +91,7 @@ func TestBitFlipInTheLastRecordThenRepair(t *testing.T) {
 		t.Fatalf("after repair:\n%s\nwant everything but the last put:\n%s", after, want)
 	}
 	srv.stop(t)
-	if out, err := exec.Command(bin, "repair", "--data-dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "nothing to repair") {
+	if out, err := exec.Command(bin.Path, "repair", "--data-dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "nothing to repair") {
 		t.Fatalf("a second repair: %v\n%s", err, out)
 	}
 }
@@ -130,11 +129,11 @@ func TestDeletedSnapshotIsNamed(t *testing.T) {
 		!strings.Contains(err.Error(), "metricsd repair --data-dir "+dir) {
 		t.Fatalf("startup without its snapshots: %v", err)
 	}
-	if out, err := exec.Command(bin, "repair", "--data-dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "wrote the empty snapshot") {
+	if out, err := exec.Command(bin.Path, "repair", "--data-dir", dir).CombinedOutput(); err != nil || !strings.Contains(string(out), "wrote the empty snapshot") {
 		t.Fatalf("metricsd repair: %v\n%s", err, out)
 	}
 	srv := startServer(t, args...)
-	out, err := exec.Command(bin, "repair", "--data-dir", dir).CombinedOutput()
+	out, err := exec.Command(bin.Path, "repair", "--data-dir", dir).CombinedOutput()
 	if code := exitCode(err); code != 1 || !strings.Contains(string(out), "in use by another metricsd") {
 		t.Fatalf("repair beside a running server: exit %d\n%s", code, out)
 	}
@@ -152,23 +151,16 @@ func exitCode(err error) int {
 	return 0
 }
 
-var httpListening = regexp.MustCompile(`msg="http listening" addr=(\S+)`)
-
 // httpAddr is the address in the server's "http listening" line. The
 // HTTP API is up before the protocol port, but logs that line from its own
-// goroutine, so it may trail "metricsd listening": poll for it.
+// goroutine, so it may trail "metricsd listening": Addr waits for it.
 func (s *server) httpAddr(t *testing.T) string {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
-		if m := httpListening.FindStringSubmatch(s.log.String()); m != nil {
-			return m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no http listening line:\n%s", s.log)
-		}
-		time.Sleep(time.Millisecond) // poll interval
+	addr, err := s.Addr("http")
+	if err != nil {
+		t.Fatal(err)
 	}
+	return addr
 }
 
 // TestDeleteSurvivesSIGKILL deletes keys through `metricsd delete`, kills
@@ -196,7 +188,7 @@ func TestDeleteSurvivesSIGKILL(t *testing.T) {
 					}
 				}
 				for glob, n := range map[string]string{"web.*.cpu": "2\n", "evil": "1\n"} {
-					out, err := exec.Command(bin, "delete", "--http-addr", srv.httpAddr(t), glob).CombinedOutput()
+					out, err := exec.Command(bin.Path, "delete", "--http-addr", srv.httpAddr(t), glob).CombinedOutput()
 					if err != nil || string(out) != n {
 						t.Fatalf("metricsd delete %s: %v, %q; want %q", glob, err, out, n)
 					}
@@ -213,7 +205,7 @@ func TestDeleteSurvivesSIGKILL(t *testing.T) {
 				if got := getAll(t, srv.addr); got != want {
 					t.Fatalf("before the kill: %q, want %q", got, want)
 				}
-				srv.kill()
+				srv.Kill()
 				srv = startServer(t, args...)
 				if got := getAll(t, srv.addr); got != want {
 					t.Fatalf("after SIGKILL and restart: %q, want %q", got, want)

@@ -124,7 +124,7 @@ func TestDiskFull(t *testing.T) {
 			deadline = time.Now().Add(testTimeout)
 			for !put() {
 				if time.Now().After(deadline) {
-					t.Fatalf("puts still refused %v after space was freed:\n%s", testTimeout, srv.log)
+					t.Fatalf("puts still refused %v after space was freed:\n%s", testTimeout, srv.Log())
 				}
 				time.Sleep(10 * time.Millisecond) // the writer retries with backoff; poll
 			}
@@ -136,7 +136,7 @@ func TestDiskFull(t *testing.T) {
 			if code, body := readyz(t, httpAddr); code != http.StatusOK {
 				t.Fatalf("/readyz after space was freed = %d %q", code, body)
 			}
-			srv.kill()
+			srv.Kill()
 			srv, err = tryStart(t, flags...)
 			if err != nil {
 				t.Fatalf("restart after SIGKILL: %v", err)

@@ -2,73 +2,43 @@ package crash
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"metricsd/internal/testproc"
 )
 
 // bin is the metricsd binary that TestMain builds.
-var bin string
+var bin *testproc.Binary
 
 // testTimeout bounds every wait of the harness.
 const testTimeout = 20 * time.Second
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "metricsd-crash-")
+	var err error
+	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "metricsd")
-	out, err := exec.Command("go", "build", "-o", bin, "metricsd/cmd/metricsd").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := bin.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(code)
 }
 
 // server is a running metricsd serve process.
 type server struct {
-	cmd  *exec.Cmd
+	*testproc.Proc
 	addr string
-	log  *logTail
-	done chan error // Wait's result
 }
-
-// logTail keeps a process's stderr for failure messages.
-type logTail struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logTail) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-func (l *logTail) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-var listening = regexp.MustCompile(`msg="metricsd listening" addr=(\S+)`)
 
 // startServer runs `metricsd serve` on an ephemeral loopback port with the
 // given extra flags and waits for its listening line.
@@ -86,65 +56,27 @@ func startServer(t testing.TB, args ...string) *server {
 func tryStart(t testing.TB, args ...string) (*server, error) {
 	t.Helper()
 	// No HTTP API: its default port would collide between concurrent tests.
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--http-addr", ""}, args...)...)
-	stderr, err := cmd.StderrPipe()
+	p, err := testproc.Start(t, bin.Path, testproc.Spec{
+		Name:    "server",
+		Args:    append([]string{"serve", "--addr", "127.0.0.1:0", "--http-addr", ""}, args...),
+		Listen:  []string{"metricsd"},
+		Timeout: testTimeout,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	addr, err := p.Addr("metricsd")
+	if err != nil {
 		return nil, err
 	}
-	s := &server{cmd: cmd, log: &logTail{}, done: make(chan error, 1)}
-	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.log.add(sc.Text())
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addrc <- m[1]
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() { s.kill() })
-	select {
-	case s.addr = <-addrc:
-		return s, nil
-	case err := <-s.done:
-		s.done <- err
-		return nil, fmt.Errorf("server exited before listening (%v):\n%s", err, s.log)
-	case <-time.After(testTimeout):
-		return nil, fmt.Errorf("no listening line in %v:\n%s", testTimeout, s.log)
-	}
+	return &server{Proc: p, addr: addr}, nil
 }
 
-// kill sends SIGKILL and waits for the process to go.
-func (s *server) kill() {
-	s.cmd.Process.Signal(syscall.SIGKILL)
-	s.wait()
-}
-
-// stop sends SIGTERM and returns the exit status once the process is gone.
+// stop sends SIGTERM and fails the test unless the server exits cleanly.
 func (s *server) stop(t testing.TB) {
 	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	if err := s.wait(); err != nil {
-		t.Fatalf("server exit after SIGTERM: %v\n%s", err, s.log)
-	}
-}
-
-// wait waits for the process (bounded), keeping the result for later
-// calls.
-func (s *server) wait() error {
-	select {
-	case err := <-s.done:
-		s.done <- err
-		return err
-	case <-time.After(testTimeout):
-		s.cmd.Process.Kill()
-		return errors.New("server did not exit in time")
+	if err := s.Stop(); err != nil {
+		t.Fatalf("server exit after SIGTERM: %v\n%s", err, s.Log())
 	}
 }
 

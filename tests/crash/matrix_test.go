@@ -133,7 +133,7 @@ func crashCase(t *testing.T, mode string, limit []string, refused func(string, i
 		}
 	}
 	round(now + 1800) // after the snapshot, if any: the log alone has it
-	srv.kill()
+	srv.Kill()
 
 	srv, err = tryStart(t, flags...)
 	if err != nil {

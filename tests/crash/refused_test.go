@@ -82,7 +82,7 @@ func TestRefusedKeyThenSnapshotThenKill(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("no snapshot deleted segment %d in %v:\n%s", last, testTimeout, srv.log)
+					t.Fatalf("no snapshot deleted segment %d in %v:\n%s", last, testTimeout, srv.Log())
 				}
 			}
 			want := "ok\n"
@@ -103,7 +103,7 @@ func TestRefusedKeyThenSnapshotThenKill(t *testing.T) {
 				want += "b 2.0 " + strconv.FormatInt(now, 10) + "\n"
 			}
 			want += "\n"
-			srv.kill()
+			srv.Kill()
 
 			srv, err = tryStart(t, flags...)
 			if err != nil {

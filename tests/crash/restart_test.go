@@ -61,8 +61,8 @@ func TestRestartAnswersByteForByte(t *testing.T) {
 	}{
 		{"SIGTERM, fsync interval", []string{"--fsync", "interval"}, func(t *testing.T, s *server) { s.stop(t) }},
 		{"SIGTERM, fsync never", []string{"--fsync", "never"}, func(t *testing.T, s *server) { s.stop(t) }},
-		{"SIGKILL, fsync always", []string{"--fsync", "always"}, func(t *testing.T, s *server) { s.kill() }},
-		{"SIGKILL after a snapshot", []string{"--fsync", "always", "--snapshot-interval", "1ms"}, func(t *testing.T, s *server) { s.kill() }},
+		{"SIGKILL, fsync always", []string{"--fsync", "always"}, func(t *testing.T, s *server) { s.Kill() }},
+		{"SIGKILL after a snapshot", []string{"--fsync", "always", "--snapshot-interval", "1ms"}, func(t *testing.T, s *server) { s.Kill() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -154,7 +154,7 @@ func TestSIGKILLStorm(t *testing.T) {
 					}
 				}
 				if err := m.check(got); err != nil {
-					t.Fatalf("round %d after SIGKILL: %v\nserver log:\n%s", round, err, srv.log)
+					t.Fatalf("round %d after SIGKILL: %v\nserver log:\n%s", round, err, srv.Log())
 				}
 				if round == rounds {
 					srv.stop(t)
@@ -170,7 +170,7 @@ func TestSIGKILLStorm(t *testing.T) {
 					}()
 				}
 				time.Sleep(time.Duration(5+rng.IntN(60)) * time.Millisecond) // the random kill moment
-				srv.kill()
+				srv.Kill()
 				stop.Store(true)
 				wg.Wait()
 			}
