@@ -74,13 +74,13 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 	}
 	probe := -1
 	for k := range failoverKeys {
-		if own[cluster.PartitionOf([]byte(failoverKey(k)), failoverPartition)] == victim.name {
+		if own[cluster.PartitionOf([]byte(failoverKey(k)), failoverPartition)] == victim.Name {
 			probe = k
 			break
 		}
 	}
 	if probe < 0 {
-		t.Fatalf("no key in a partition of %s", victim.name)
+		t.Fatalf("no key in a partition of %s", victim.Name)
 	}
 	// Every partition of the victim has a snapshot for its next owner to
 	// load.
@@ -88,7 +88,7 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a snapshot of every partition of "+victim.name, func() bool {
+	waitFor(t, "a snapshot of every partition of "+victim.Name, func() bool {
 		infos, err := snaps.List(ctx)
 		if err != nil {
 			return false
@@ -99,7 +99,7 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 			snapshotted[p] = true
 		}
 		for p, owner := range own {
-			if owner == victim.name && !snapshotted[strconv.Itoa(p)] {
+			if owner == victim.Name && !snapshotted[strconv.Itoa(p)] {
 				return false
 			}
 		}
@@ -111,7 +111,7 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 	checkKey(t, survivor.mustDo(t, "get "+failoverKey(probe)), probe)
 
 	killed := time.Now()
-	victim.signal(syscall.SIGKILL)
+	victim.Signal(syscall.SIGKILL)
 	var answered time.Duration
 	for {
 		ans, err := survivor.do("get " + failoverKey(probe))
@@ -127,9 +127,9 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 			t.Fatalf("no answer for %s %v after the kill: %q", failoverKey(probe), testTimeout, ans)
 		}
 	}
-	victim.wait()
+	victim.Wait()
 	t.Logf("failover: SIGKILL of %s to the first successful get of its partition on %s: %v (bound %v)",
-		victim.name, nodes[1].name, answered.Round(time.Millisecond), failoverBound)
+		victim.Name, nodes[1].Name, answered.Round(time.Millisecond), failoverBound)
 	if answered > failoverBound {
 		t.Errorf("failover took %v, over the issue's bound of %v", answered, failoverBound)
 	}
@@ -154,7 +154,7 @@ func loadFailover(t *testing.T, nodes []*node) {
 					keys = append(keys, k)
 				}
 				if err := putPipelined(n.addr, keys); err != nil {
-					errs <- fmt.Errorf("%s: %w", n.name, err)
+					errs <- fmt.Errorf("%s: %w", n.Name, err)
 				}
 			}()
 		}
