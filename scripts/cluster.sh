@@ -26,9 +26,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-# wait_for FILE PATTERN: polls FILE for PATTERN for up to 60 s.
+# wait_for FILE PATTERN: polls FILE for PATTERN for up to 3 minutes (a
+# node waits for JetStream to elect its leaders, up to 2 minutes).
 wait_for() {
-	for _ in $(seq 600); do
+	for _ in $(seq 1800); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done

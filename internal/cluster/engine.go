@@ -38,11 +38,16 @@ const (
 )
 
 // setupTimeout bounds joining the cluster: connecting, creating or binding
-// the buckets and streams.
-const setupTimeout = 30 * time.Second
+// the buckets and streams. It is generous because a NATS cluster started
+// at the same moment as its metricsd nodes (scripts/cluster.sh, a
+// deployment brought up at once) first elects its JetStream meta leader
+// and then the stream and bucket groups; on a loaded machine that took
+// over 30 s.
+const setupTimeout = 2 * time.Minute
 
-// setupAttempt bounds one attempt at setup.
-const setupAttempt = 5 * time.Second
+// setupAttempt bounds one attempt at setup: creating an R3 stream forms
+// its group, which can take several seconds on a loaded machine.
+const setupAttempt = 10 * time.Second
 
 // layout is the cluster's shape, fixed when the cluster is created.
 type layout struct {
@@ -203,7 +208,7 @@ func (e *Engine) connect(ctx context.Context) error {
 		}
 		select {
 		case <-time.After(250 * time.Millisecond):
-			e.log.Debug("cluster: JetStream not ready; retrying", "err", err)
+			e.log.Info("cluster: JetStream not ready yet; retrying", "err", err)
 			e.streams = nil
 		case <-ctx.Done():
 			nc.Close()
