@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,6 +249,10 @@ func TestReadinessDuringRecovery(t *testing.T) {
 		t.Fatal("NewServer bound the HTTP API")
 	}
 	addr := testnet.Serve(t, srv, nil)
+	// Registered after Serve's cleanup, so it runs first: a failing test
+	// must not leave recovery blocked and the shutdown waiting on it.
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(gate) }) })
 	testnet.WaitFor(t, "the HTTP API", func() bool { return srv.HTTPAddr() != nil })
 	c := &http.Client{Timeout: testTimeout}
 	readyz := func() (int, string) {
@@ -259,10 +264,18 @@ func TestReadinessDuringRecovery(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	if code, body := readyz(); code != http.StatusServiceUnavailable || body != "not ready: durable: not ready: recovering, 3 points loaded\n" {
+	// The HTTP API answers before recovery has read the log: wait until
+	// it has loaded the 3 points and is held at the last segment.
+	var code int
+	var body string
+	testnet.WaitFor(t, "/readyz to report the 3 points loaded", func() bool {
+		code, body = readyz()
+		return body == "not ready: durable: not ready: recovering, 3 points loaded\n"
+	})
+	if code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz during recovery = %d %q", code, body)
 	}
-	close(gate)
+	release.Do(func() { close(gate) })
 	testnet.WaitFor(t, "/readyz to turn 200", func() bool { code, _ := readyz(); return code == http.StatusOK })
 	if got := dialSession(t, addr).ask("get *"); got != "ok\na 1.0 1\na 2.0 2\nb 3.0 3\n\n" {
 		t.Fatalf("after recovery get * = %q", got)
