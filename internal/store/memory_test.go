@@ -229,3 +229,52 @@ func TestMemoryConcurrent(t *testing.T) {
 		t.Fatalf("stored %d points, want %d", total, writers*perWriter)
 	}
 }
+
+// TestMemoryGetAfter: GetAfter visits exactly the points after its
+// timestamp, in sealed chunks and the head alike, negative timestamps too.
+func TestMemoryGetAfter(t *testing.T) {
+	m := NewMemory()
+	const n = 3*chunkPoints + 5
+	for i := range n {
+		if err := m.Put([]byte("k"), pt(int64(i)-10, float64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		after int64
+		want  int // points visited
+	}{
+		{"before every point", math.MinInt64, n},
+		{"in the first chunk, negative", -5, n - 6},
+		{"at a chunk boundary", int64(chunkPoints) - 11, n - chunkPoints},
+		{"in the head", int64(n) - 13, 2},
+		{"at the last point", int64(n) - 11, 0},
+		{"after every point", math.MaxInt64, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []Point
+			err := m.GetAfter([]byte("k"), tc.after, func(_ []byte, pts []Point) error {
+				got = append(got, pts...)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.want {
+				t.Fatalf("GetAfter(%d) visited %d points, want %d", tc.after, len(got), tc.want)
+			}
+			for i, p := range got {
+				if want := int64(n-tc.want+i) - 10; p.Timestamp != want {
+					t.Fatalf("point %d has timestamp %d, want %d", i, p.Timestamp, want)
+				}
+			}
+		})
+	}
+	if err := m.GetAfter([]byte("missing"), 0, func([]byte, []Point) error {
+		t.Fatal("a missing key was visited")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
