@@ -89,13 +89,6 @@ func takeBytes(b []byte) (s, rest []byte, ok bool) {
 	return b[n : n+int(l)], b[n+int(l):], true
 }
 
-// seriesData is one series of an owner's answer.
-type seriesData struct {
-	rev    uint64
-	key    []byte
-	points []store.Point
-}
-
 // appendSeries appends a series (or a run of its points) of an answer:
 // uvarint(rev) uvarint(len(key)) key uvarint(len(points)) and per point
 // varint(timestamp) and the value's bits.
@@ -111,37 +104,41 @@ func appendSeries(b []byte, rev uint64, key []byte, points []store.Point) []byte
 	return b
 }
 
-// decodeSeries decodes the series of one answer message, copying what it
-// keeps, and appends them to out.
-func decodeSeries(b []byte, out []seriesData) ([]seriesData, error) {
-	for len(b) > 0 {
-		rev, n := binary.Uvarint(b)
-		if n <= 0 {
-			return out, errCorrupt
-		}
-		key, rest, ok := takeBytes(b[n:])
-		if !ok {
-			return out, errCorrupt
-		}
-		count, n := binary.Uvarint(rest)
-		// A point takes at least 9 bytes, which bounds what a corrupt
-		// count can make us allocate.
-		if n <= 0 || count > uint64(len(rest[n:])/9) {
-			return out, errCorrupt
+// seriesOverhead bounds what appendSeries adds beside the key and the
+// points: three uvarints.
+const seriesOverhead = 3 * binary.MaxVarintLen64
+
+// maxPointBytes bounds one point in appendSeries: a varint and 8 bytes.
+const maxPointBytes = binary.MaxVarintLen64 + 8
+
+// takeSeries decodes the first series record of b (see appendSeries),
+// appending its points to pts[:0]. key is a view into b; rest is what
+// follows the record.
+func takeSeries(b []byte, pts []store.Point) (rev uint64, key []byte, _ []store.Point, rest []byte, err error) {
+	rev, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, pts, nil, errCorrupt
+	}
+	key, rest, ok := takeBytes(b[n:])
+	if !ok {
+		return 0, nil, pts, nil, errCorrupt
+	}
+	count, n := binary.Uvarint(rest)
+	// A point takes at least 9 bytes, which bounds what a corrupt count
+	// can make us allocate.
+	if n <= 0 || count > uint64(len(rest[n:])/9) {
+		return 0, nil, pts, nil, errCorrupt
+	}
+	rest = rest[n:]
+	pts = pts[:0]
+	for range count {
+		ts, n := binary.Varint(rest)
+		if n <= 0 || len(rest[n:]) < 8 {
+			return 0, nil, pts, nil, errCorrupt
 		}
 		rest = rest[n:]
-		s := seriesData{rev: rev, key: append([]byte(nil), key...), points: make([]store.Point, 0, count)}
-		for range count {
-			ts, n := binary.Varint(rest)
-			if n <= 0 || len(rest[n:]) < 8 {
-				return out, errCorrupt
-			}
-			rest = rest[n:]
-			s.points = append(s.points, store.Point{Timestamp: ts, Value: math.Float64frombits(binary.BigEndian.Uint64(rest))})
-			rest = rest[8:]
-		}
-		out = append(out, s)
-		b = rest
+		pts = append(pts, store.Point{Timestamp: ts, Value: math.Float64frombits(binary.BigEndian.Uint64(rest))})
+		rest = rest[8:]
 	}
-	return out, nil
+	return rev, key, pts, rest, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,8 @@ type partition struct {
 
 	mu        sync.Mutex
 	revs      map[string]uint64 // key → first-insertion revision
+	order     []keyRev          // the keys by revision (see index)
+	unsorted  bool              // a key was added to order out of revision order
 	applied   uint64            // stream sequence of the last message applied
 	changed   chan struct{}     // closed and replaced at every apply
 	leaseRev  uint64
@@ -194,7 +197,13 @@ func (part *partition) apply(seq uint64, data []byte) {
 	err := decodeBatch(data, func(key []byte, rev uint64, p store.Point) error {
 		part.mu.Lock()
 		if _, ok := part.revs[string(key)]; !ok {
-			part.revs[string(key)] = rev
+			k := string(key)
+			part.revs[k] = rev
+			kr := keyRev{rev: rev, key: k}
+			if n := len(part.order); n > 0 && cmpKeyRev(kr, part.order[n-1]) < 0 {
+				part.unsorted = true
+			}
+			part.order = append(part.order, kr)
 		}
 		part.mu.Unlock()
 		return part.mem.Put(key, p)
@@ -223,15 +232,40 @@ func (part *partition) fail(err error) {
 	part.mu.Unlock()
 }
 
-// barrier waits until the partition has applied everything its stream held
-// for it when barrier was called: the sequence of the subject's last
-// message, asked of the stream leader. So a get that starts after a put's
-// ok sees that put, whichever node took it.
+// index is the partition's keys in (revision, key) order, the order in
+// which reads list them. Keys mostly arrive in revision order and are
+// appended; one that arrives out of order (its first put published later
+// than a newer key's) has the next index sort a new copy, so a slice
+// handed out is never changed.
+func (part *partition) index() []keyRev {
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	if part.unsorted {
+		part.order = slices.Clone(part.order)
+		slices.SortFunc(part.order, cmpKeyRev)
+		part.unsorted = false
+	}
+	return part.order[:len(part.order):len(part.order)]
+}
+
+// The read barrier: a read first asks the stream leader for the sequence
+// of the partition's last message (lastSequence) and waits until the
+// partition has applied that far (waitApplied). So a get that starts after
+// a put's ok sees that put, whichever node took it.
+
+// barrier is the whole read barrier: every message its stream held for
+// the partition when barrier was called is applied when it returns.
 func (part *partition) barrier(ctx context.Context) error {
 	last, err := part.lastSequence(ctx)
 	if err != nil {
 		return err
 	}
+	return part.waitApplied(ctx, last)
+}
+
+// waitApplied waits until the partition has applied the stream up to
+// sequence last.
+func (part *partition) waitApplied(ctx context.Context, last uint64) error {
 	stall := time.NewTimer(stallTimeout)
 	defer stall.Stop()
 	for {
