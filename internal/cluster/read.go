@@ -393,6 +393,7 @@ func (e *Engine) fetch(ctx context.Context, r *readRequest) (chunk, error) {
 			if err == nil {
 				return c, nil
 			}
+			e.log.Debug("cluster: read attempt failed; retrying", "partition", r.p, "owner", owner, "err", err)
 			last = err
 		}
 		select {
