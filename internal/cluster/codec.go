@@ -89,56 +89,34 @@ func takeBytes(b []byte) (s, rest []byte, ok bool) {
 	return b[n : n+int(l)], b[n+int(l):], true
 }
 
-// appendSeries appends a series (or a run of its points) of an answer:
-// uvarint(rev) uvarint(len(key)) key uvarint(len(points)) and per point
-// varint(timestamp) and the value's bits.
-func appendSeries(b []byte, rev uint64, key []byte, points []store.Point) []byte {
+// appendEncoded appends one record of a read's answer: a chunk of a
+// series' points encoded as the owner's engine holds it (package
+// chunkenc), or, listing keys, an empty one:
+// uvarint(rev) uvarint(len(key)) key uvarint(len(chunk)) chunk.
+func appendEncoded(b []byte, rev uint64, key, chunk []byte) []byte {
 	b = binary.AppendUvarint(b, rev)
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
-	b = binary.AppendUvarint(b, uint64(len(points)))
-	for _, p := range points {
-		b = binary.AppendVarint(b, p.Timestamp)
-		b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Value))
-	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(chunk)))
+	return append(b, chunk...)
 }
 
-// seriesOverhead bounds what appendSeries adds beside the key and the
-// points: three uvarints.
-const seriesOverhead = 3 * binary.MaxVarintLen64
+// recordOverhead bounds what appendEncoded adds to the key and the chunk.
+const recordOverhead = 3 * binary.MaxVarintLen64
 
-// maxPointBytes bounds one point in appendSeries: a varint and 8 bytes.
-const maxPointBytes = binary.MaxVarintLen64 + 8
-
-// takeSeries decodes the first series record of b (see appendSeries),
-// appending its points to pts[:0]. key is a view into b; rest is what
-// follows the record.
-func takeSeries(b []byte, pts []store.Point) (rev uint64, key []byte, _ []store.Point, rest []byte, err error) {
+// takeEncoded splits the first record (see appendEncoded) off b; key and
+// chunk are views into b.
+func takeEncoded(b []byte) (rev uint64, key, chunk, rest []byte, err error) {
 	rev, n := binary.Uvarint(b)
 	if n <= 0 {
-		return 0, nil, pts, nil, errCorrupt
+		return 0, nil, nil, nil, errCorrupt
 	}
 	key, rest, ok := takeBytes(b[n:])
 	if !ok {
-		return 0, nil, pts, nil, errCorrupt
+		return 0, nil, nil, nil, errCorrupt
 	}
-	count, n := binary.Uvarint(rest)
-	// A point takes at least 9 bytes, which bounds what a corrupt count
-	// can make us allocate.
-	if n <= 0 || count > uint64(len(rest[n:])/9) {
-		return 0, nil, pts, nil, errCorrupt
+	if chunk, rest, ok = takeBytes(rest); !ok {
+		return 0, nil, nil, nil, errCorrupt
 	}
-	rest = rest[n:]
-	pts = pts[:0]
-	for range count {
-		ts, n := binary.Varint(rest)
-		if n <= 0 || len(rest[n:]) < 8 {
-			return 0, nil, pts, nil, errCorrupt
-		}
-		rest = rest[n:]
-		pts = append(pts, store.Point{Timestamp: ts, Value: math.Float64frombits(binary.BigEndian.Uint64(rest))})
-		rest = rest[8:]
-	}
-	return rev, key, pts, rest, nil
+	return rev, key, chunk, rest, nil
 }

@@ -3,10 +3,10 @@ package cluster
 import (
 	"bytes"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -59,24 +59,24 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSeriesRoundTrip(t *testing.T) {
-	pts := []store.Point{{Timestamp: 1, Value: 1.5}, {Timestamp: -2, Value: -3}}
-	b := appendSeries(nil, 9, []byte("x.y"), pts)
-	b = appendSeries(b, 3, []byte("z"), nil)
-	rev, key, got, rest, err := takeSeries(b, nil)
-	if err != nil || rev != 9 || string(key) != "x.y" || !slices.Equal(got, pts) {
-		t.Fatalf("first record: %d %q %v %v", rev, key, got, err)
+func TestEncodedRoundTrip(t *testing.T) {
+	chunk, err := chunkenc.Append(nil, []store.Point{{Timestamp: 1, Value: 1.5}, {Timestamp: 2, Value: -3}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	rev, key, got, rest, err = takeSeries(rest, got)
+	first := appendEncoded(nil, 9, []byte("x.y"), chunk)
+	b := appendEncoded(first, 3, []byte("z"), nil)
+	rev, key, got, rest, err := takeEncoded(b)
+	if err != nil || rev != 9 || string(key) != "x.y" || !bytes.Equal(got, chunk) {
+		t.Fatalf("first record: %d %q %x %v", rev, key, got, err)
+	}
+	rev, key, got, rest, err = takeEncoded(rest)
 	if err != nil || rev != 3 || string(key) != "z" || len(got) != 0 || len(rest) != 0 {
-		t.Fatalf("second record: %d %q %v %q %v", rev, key, got, rest, err)
+		t.Fatalf("second record: %d %q %x %q %v", rev, key, got, rest, err)
 	}
-	for cut := range len(b) - 1 {
-		if _, _, _, _, err := takeSeries(b[:cut], nil); err == nil && cut != 0 {
-			// A cut inside the first record must fail.
-			if cut < len(appendSeries(nil, 9, []byte("x.y"), pts)) {
-				t.Errorf("a record cut at %d decoded", cut)
-			}
+	for cut := range len(first) {
+		if _, _, _, _, err := takeEncoded(b[:cut]); err == nil {
+			t.Errorf("a record cut at %d of %d decoded", cut, len(first))
 		}
 	}
 }
@@ -164,7 +164,7 @@ func TestRequestRoundTrip(t *testing.T) {
 }
 
 func TestAnswerRoundTrip(t *testing.T) {
-	recs := appendSeries(nil, 4, []byte("k"), []store.Point{{Timestamp: 1, Value: 2}})
+	recs := appendEncoded(nil, 4, []byte("k"), []byte{1, 2, 3})
 	last := cursor{rev: 4, key: []byte("k"), ts: 1}
 	for _, tc := range []struct {
 		seq  uint64

@@ -3,6 +3,7 @@ package cluster
 import (
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -28,31 +29,30 @@ func FuzzDecodeBatch(f *testing.F) {
 	})
 }
 
-// FuzzTakeSeries: any answer records decode or fail without panicking or
-// allocating beyond their size, and what decodes re-encodes to records
-// that decode again.
-func FuzzTakeSeries(f *testing.F) {
-	f.Add(appendSeries(nil, 1, []byte("k"), []store.Point{{Timestamp: 1, Value: 2}}))
+// FuzzTakeEncoded: any answer records split or fail without panicking,
+// what splits re-encodes to the same records, and a chunk that decodes
+// does not allocate beyond chunkenc's bound.
+func FuzzTakeEncoded(f *testing.F) {
+	chunk, _ := chunkenc.Append(nil, []store.Point{{Timestamp: 1, Value: 2}})
+	f.Add(appendEncoded(nil, 1, []byte("k"), chunk))
 	f.Add([]byte{1, 1, 'k', 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var again []byte
-		var pts []store.Point
 		for rest := b; len(rest) > 0; {
-			var rev uint64
-			var key []byte
-			var err error
-			if rev, key, pts, rest, err = takeSeries(rest, pts); err != nil {
+			rev, key, chunk, next, err := takeEncoded(rest)
+			if err != nil {
 				return
 			}
-			if len(pts)*9 > len(b) {
-				t.Fatalf("%d points from %d bytes", len(pts), len(b))
+			if pts, err := chunkenc.Decode(nil, chunk); err == nil && len(pts) > chunkenc.MaxPoints {
+				t.Fatalf("%d points from one chunk", len(pts))
 			}
-			again = appendSeries(again, rev, key, pts)
+			again = appendEncoded(again, rev, key, chunk)
+			rest = next
 		}
 		for rest := again; len(rest) > 0; {
 			var err error
-			if _, _, _, rest, err = takeSeries(rest, nil); err != nil {
-				t.Fatalf("re-encoding of %x does not decode: %v", b, err)
+			if _, _, _, rest, err = takeEncoded(rest); err != nil {
+				t.Fatalf("re-encoding of %x does not split: %v", b, err)
 			}
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -56,10 +57,17 @@ type stream struct {
 	inHand bool   // a chunk is held (its token not yet returned)
 	end    bool   // the current chunk is the stream's last
 
-	// The head: the next record to visit.
+	// The head: the next record to visit, its chunk decoded.
 	rev uint64
 	key []byte
 	pts []store.Point
+
+	// The last point visited: a record that continues its series (the
+	// next chunk, or a new owner's after a move) starts after it.
+	lastRev uint64
+	lastKey []byte
+	lastTS  int64
+	visited bool
 }
 
 type fetched struct {
@@ -106,7 +114,8 @@ func (m *merge) run(ctx context.Context, n int, fn store.VisitFunc) error {
 		if err := fn(s.key, s.pts); err != nil {
 			return &visitError{err}
 		}
-		prevRev, prevKey := s.rev, s.key // the key stays valid: chunks are not reused
+		s.visitedHead()
+		prevRev, prevKey := s.rev, s.lastKey
 		ok, err := m.advance(ctx, s)
 		if err != nil {
 			return err
@@ -179,9 +188,39 @@ func (m *merge) advance(ctx context.Context, s *stream) (bool, error) {
 		}
 		s.rest, s.end, s.inHand = f.c.data, f.c.end, true
 	}
-	var err error
-	s.rev, s.key, s.pts, s.rest, err = takeSeries(s.rest, s.pts)
-	return err == nil, err
+	rev, key, encoded, rest, err := takeEncoded(s.rest)
+	if err != nil {
+		return false, err
+	}
+	s.rest = rest
+	s.pts = s.pts[:0]
+	if len(encoded) > 0 { // else a key listing's record
+		if s.pts, err = chunkenc.Decode(s.pts, encoded); err != nil {
+			return false, errCorrupt
+		}
+	}
+	s.rev, s.key = rev, key
+	if s.visited && rev == s.lastRev && bytes.Equal(key, s.lastKey) {
+		// The series goes on: drop what was visited already (a chunk
+		// that a new owner cut elsewhere starts before the cursor).
+		k := 0
+		for k < len(s.pts) && s.pts[k].Timestamp <= s.lastTS {
+			k++
+		}
+		if s.pts = s.pts[k:]; len(s.pts) == 0 {
+			return m.advance(ctx, s)
+		}
+	}
+	return true, nil
+}
+
+// visited records s's head as visited.
+func (s *stream) visitedHead() {
+	s.visited, s.lastRev = true, s.rev
+	s.lastKey = append(s.lastKey[:0], s.key...)
+	if len(s.pts) > 0 {
+		s.lastTS = s.pts[len(s.pts)-1].Timestamp
+	}
 }
 
 // streamHeap orders streams by their heads' (revision, key); equal heads

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -20,8 +21,10 @@ type testPoint struct {
 }
 
 // replicas builds the owners' side of a read without NATS: for each
-// partition, copies replicas of it (as a partition moving between owners
-// would find them), each applying the same messages in the same order.
+// partition, copies replicas of it, as a partition moving between owners
+// would find them. The first applies msgs; each other one holds the same
+// final points put in a shuffled order, so its engine cuts the series
+// into other chunks.
 func replicas(t *testing.T, parts, copies int, msgs [][]testPoint) [][]*partition {
 	t.Helper()
 	out := make([][]*partition, parts)
@@ -30,17 +33,34 @@ func replicas(t *testing.T, parts, copies int, msgs [][]testPoint) [][]*partitio
 			out[p] = append(out[p], &partition{p: p, mem: store.NewMemory(), revs: make(map[string]uint64), changed: make(chan struct{})})
 		}
 	}
-	for seq, msg := range msgs {
-		byPart := make(map[int][]byte)
-		for _, tp := range msg {
-			p := PartitionOf([]byte(tp.key), parts)
-			byPart[p] = appendRecord(byPart[p], []byte(tp.key), tp.rev, tp.p)
-		}
-		for p, b := range byPart {
-			for _, part := range out[p] {
-				part.apply(uint64(seq+1), b)
+	apply := func(copy int, msgs [][]testPoint) {
+		for seq, msg := range msgs {
+			byPart := make(map[int][]byte)
+			for _, tp := range msg {
+				p := PartitionOf([]byte(tp.key), parts)
+				byPart[p] = appendRecord(byPart[p], []byte(tp.key), tp.rev, tp.p)
+			}
+			for p, b := range byPart {
+				out[p][copy].apply(uint64(seq+1), b)
 			}
 		}
+	}
+	apply(0, msgs)
+	revs := make(map[string]uint64)
+	for _, msg := range msgs {
+		for _, tp := range msg {
+			revs[tp.key] = tp.rev
+		}
+	}
+	for c := 1; c < copies; c++ {
+		var flat []testPoint
+		for _, s := range expected(msgs) {
+			for _, p := range s.points {
+				flat = append(flat, testPoint{key: s.key, rev: revs[s.key], p: p})
+			}
+		}
+		rand.New(rand.NewPCG(uint64(c), 2)).Shuffle(len(flat), func(a, b int) { flat[a], flat[b] = flat[b], flat[a] })
+		apply(c, [][]testPoint{flat})
 	}
 	return out
 }
@@ -202,7 +222,7 @@ func firstDiff(a, b []gotSeries) string {
 // the cursor makes every owner resume exactly after the last point
 // received, so nothing is repeated or skipped.
 func TestMergeResumesOnAnotherOwner(t *testing.T) {
-	msgs := dataSet(7, 40, func(i int) int { return 50 * (i%5 + 1) })
+	msgs := dataSet(7, 20, func(i int) int { return 300 * (i%4 + 1) })
 	const parts = 4
 	reps := replicas(t, parts, 3, msgs)
 	calls := make([]int, parts)
@@ -225,7 +245,7 @@ func TestMergeResumesOnAnotherOwner(t *testing.T) {
 // the receiving node's memory does not grow with the data; a slow visitor
 // holds the fetches back.
 func TestMergeBoundsChunks(t *testing.T) {
-	msgs := dataSet(3, 200, func(i int) int { return 100 })
+	msgs := dataSet(3, 150, func(i int) int { return 200 })
 	const parts = 8
 	reps := replicas(t, parts, 1, msgs)
 	inner := ownerFetch(reps, kindAll, nil, MinReadChunk, func(int) int { return 0 })
@@ -248,8 +268,8 @@ func TestMergeBoundsChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 20,000 points of about 13 bytes in chunks of 512 bytes: hundreds of
-	// chunks, of which at most 16 were ever held.
+	// 30,000 points in answers of 512 bytes: hundreds of them, of which
+	// at most 16 were ever held.
 	fetches := 0
 	for p := range parts {
 		r := readRequest{}
@@ -264,7 +284,7 @@ func TestMergeBoundsChunks(t *testing.T) {
 			}
 		}
 	}
-	if top := m.maxLive.Load(); top > int64(readWindow*parts) || fetches < 20*readWindow*parts {
+	if top := m.maxLive.Load(); top > int64(readWindow*parts) || fetches < 6*readWindow*parts {
 		t.Fatalf("held at most %d chunks of %d fetched: want at most %d of many more", top, fetches, readWindow*parts)
 	}
 	t.Logf("%d chunks fetched, at most %d held at once, %d visits", fetches, m.maxLive.Load(), visits)
@@ -345,8 +365,12 @@ func TestMergeErrors(t *testing.T) {
 // TestMergeRefusesDisorder: an owner whose records go backwards (a bug)
 // ends the read instead of producing a wrong order.
 func TestMergeRefusesDisorder(t *testing.T) {
-	data := appendSeries(nil, 5, []byte("b"), []store.Point{{Timestamp: 1}})
-	data = appendSeries(data, 4, []byte("a"), []store.Point{{Timestamp: 1}})
+	enc, err := chunkenc.Append(nil, []store.Point{{Timestamp: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := appendEncoded(nil, 5, []byte("b"), enc)
+	data = appendEncoded(data, 4, []byte("a"), enc)
 	m := &merge{window: readWindow, fetch: func(context.Context, int, *readRequest) (chunk, error) {
 		return chunk{data: data, end: true}, nil
 	}}

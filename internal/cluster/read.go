@@ -293,35 +293,27 @@ func (f *filled) ptr() *cursor {
 }
 
 // fill builds the chunk that answers r: the records after r's cursor, in
-// (revision, key) order, until about limit bytes. A series is cut between
-// points when the chunk is full; a chunk holds at least one record.
+// (revision, key) order, each an encoded chunk of the owner's engine sent
+// as it is (no decoding here), until about limit bytes; a chunk holds at
+// least one record, which bounds it by limit and one encoded chunk.
 func (part *partition) fill(r *readRequest, limit int) (records []byte, last filled, end bool, err error) {
-	records = make([]byte, 0, min(limit, 4096))
-	room := func(key []byte) int { return limit - len(records) - len(key) - seriesOverhead }
-	// visit takes a series' points until the chunk is full.
+	records = make([]byte, 0, limit)
+	fits := func(key, chunk []byte) bool {
+		return len(records) == 0 || len(records)+len(key)+len(chunk)+recordOverhead <= limit
+	}
 	var rev uint64
-	visit := func(k []byte, pts []store.Point) error {
-		n := room(k) / maxPointBytes
-		if n <= 0 {
-			if len(records) > 0 {
-				return errChunkFull
-			}
-			n = 1
-		}
-		n = min(n, len(pts))
-		records = appendSeries(records, rev, k, pts[:n])
-		last = filled{cursor{rev: rev, key: append(last.key[:0], k...), ts: pts[n-1].Timestamp}, true}
-		if n < len(pts) {
+	visit := func(k, chunk []byte, lastTS int64) error {
+		if !fits(k, chunk) {
 			return errChunkFull
 		}
+		records = appendEncoded(records, rev, k, chunk)
+		last = filled{cursor{rev: rev, key: append(last.key[:0], k...), ts: lastTS}, true}
 		return nil
 	}
-	series := func(k []byte, resume bool, after int64) (full bool, err error) {
-		if resume {
-			err = part.mem.GetAfter(k, after, visit)
-		} else {
-			err = part.mem.Get(k, visit)
-		}
+	// series adds key's chunks, from the first or those after the
+	// cursor's timestamp, and reports whether the answer is full.
+	series := func(k []byte, first bool, after int64) (full bool, err error) {
+		err = part.mem.Encoded(k, after, first, visit)
 		if errors.Is(err, errChunkFull) {
 			return true, nil
 		}
@@ -329,7 +321,7 @@ func (part *partition) fill(r *readRequest, limit int) (records []byte, last fil
 	}
 	if r.kind == kindKey {
 		rev = part.revision(r.key)
-		full, err := series(r.key, r.started, r.cur.ts)
+		full, err := series(r.key, !r.started, r.cur.ts)
 		return records, last, !full, err
 	}
 	index := part.index()
@@ -341,7 +333,7 @@ func (part *partition) fill(r *readRequest, limit int) (records []byte, last fil
 		if found {
 			if r.kind == kindAll {
 				rev = at.rev
-				if full, err := series(r.cur.key, true, r.cur.ts); full || err != nil {
+				if full, err := series(r.cur.key, false, r.cur.ts); full || err != nil {
 					return records, last, false, err
 				}
 			}
@@ -352,15 +344,15 @@ func (part *partition) fill(r *readRequest, limit int) (records []byte, last fil
 		kr := index[i]
 		k := []byte(kr.key)
 		if r.kind == kindKeys {
-			if room(k) < 0 && len(records) > 0 {
+			if !fits(k, nil) {
 				return records, last, false, nil
 			}
-			records = appendSeries(records, kr.rev, k, nil)
+			records = appendEncoded(records, kr.rev, k, nil)
 			last = filled{cursor{rev: kr.rev, key: k}, true}
 			continue
 		}
 		rev = kr.rev
-		if full, err := series(k, false, 0); full || err != nil {
+		if full, err := series(k, true, 0); full || err != nil {
 			return records, last, false, err
 		}
 	}

@@ -247,30 +247,13 @@ func (m *Memory) collect(s *series, sc *scratch, after int64, first bool) ([]Poi
 	return s.collect(sc.pts[:0], after, first)
 }
 
-// GetAfter visits the points of key with timestamps after after, as Get
-// visits all of them: a reader that stopped partway through a series (a
-// cluster read answered in chunks) resumes there without decoding the
-// chunks it has already passed.
-func (m *Memory) GetAfter(key []byte, after int64, fn VisitFunc) error {
-	s := m.lookup(m.shardOf(key), key)
-	if s == nil {
-		return nil
-	}
-	return m.visitFrom(s, after, false, fn)
-}
-
 // visit streams s to fn in batches of whole chunks, decoded under the
 // series lock and handed to fn without it.
 func (m *Memory) visit(s *series, fn VisitFunc) error {
-	return m.visitFrom(s, 0, true, fn)
-}
-
-// visitFrom is visit from the points after after, or from the first point
-// when first is set.
-func (m *Memory) visitFrom(s *series, after int64, first bool, fn VisitFunc) error {
 	sc := m.scratch.get()
 	defer m.scratch.put(sc)
-	for ; ; first = false {
+	var after int64
+	for first := true; ; first = false {
 		s.mu.Lock()
 		batch, err := m.collect(s, sc, after, first)
 		s.mu.Unlock()
