@@ -249,18 +249,45 @@ func (part *partition) index() []keyRev {
 }
 
 // The read barrier: a read first asks the stream leader for the sequence
-// of the partition's last message (lastSequence) and waits until the
+// of the partition's last message (barrierSequence) and waits until the
 // partition has applied that far (waitApplied). So a get that starts after
 // a put's ok sees that put, whichever node took it.
 
 // barrier is the whole read barrier: every message its stream held for
 // the partition when barrier was called is applied when it returns.
 func (part *partition) barrier(ctx context.Context) error {
-	last, err := part.lastSequence(ctx)
+	last, err := part.barrierSequence(ctx)
 	if err != nil {
 		return err
 	}
 	return part.waitApplied(ctx, last)
+}
+
+// barrierSequence is the sequence a read must wait for: the partition's
+// last message in its stream. It first asks the stream leader for the
+// partition's next message after the one applied: when there is none (a
+// partition not written since), what was applied is the answer, and the
+// leader's reply carries no message, where lastSequence's carries the
+// last one (up to a 64 KiB batch, 64 of them for a `get *`). When there
+// is one, it asks lastSequence.
+func (part *partition) barrierSequence(ctx context.Context) (uint64, error) {
+	applied := part.appliedSeq()
+	for {
+		actx, cancel := context.WithTimeout(ctx, barrierAttempt)
+		_, err := part.e.stream(part.p).GetMsg(actx, applied+1, jetstream.WithGetMsgSubject(partSubject(part.p)))
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			return applied, nil
+		case err == nil:
+			return part.lastSequence(ctx)
+		}
+		select {
+		case <-time.After(minRetryPause):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("cluster: partition %d: next sequence after %d: %w (last attempt: %v)", part.p, applied, ctx.Err(), err)
+		}
+	}
 }
 
 // waitApplied waits until the partition has applied the stream up to

@@ -252,7 +252,7 @@ func (e *Engine) answer(msg *nats.Msg) {
 	seq := r.minSeq
 	if r.barrier {
 		var err error
-		if seq, err = part.lastSequence(ctx); err != nil {
+		if seq, err = part.barrierSequence(ctx); err != nil {
 			e.log.Warn("cluster: read barrier failed", "partition", r.p, "err", err)
 			e.reply(msg.Reply, statusError, nil)
 			return
