@@ -49,6 +49,18 @@ func BenchmarkGetAll(b *testing.B) {
 			}
 		}
 	}
+	// What the owners send: the engine's encoded chunks.
+	encoded := 0
+	if err := single.Snapshot(func(_ uint64, _ []byte, chunks [][]byte) error {
+		for _, c := range chunks {
+			encoded += len(c)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("encoded chunks: %d bytes, %.2f a point, %d a partition on average",
+		encoded, float64(encoded)/(getAllKeys*getAllPoints), encoded/nodes[0].layout.Partitions)
 	targets := []struct {
 		name string
 		addr string
