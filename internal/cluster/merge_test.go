@@ -378,3 +378,24 @@ func TestMergeRefusesDisorder(t *testing.T) {
 		t.Fatalf("records out of order: %v", err)
 	}
 }
+
+// TestIndexOfStateLoadedWhole: keys that reach a partition other than by
+// apply (its state loaded whole, as from a snapshot) are indexed by
+// revision too, and so are keys applied after them.
+func TestIndexOfStateLoadedWhole(t *testing.T) {
+	part := &partition{mem: store.NewMemory(), changed: make(chan struct{})}
+	part.revs = map[string]uint64{"c": 3, "a": 9, "b": 1}
+	for k := range part.revs {
+		if err := part.mem.Put([]byte(k), store.Point{Timestamp: 1, Value: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part.apply(1, appendRecord(nil, []byte("d"), 2, store.Point{Timestamp: 1, Value: 2}))
+	var keys []string
+	for _, kr := range part.index() {
+		keys = append(keys, kr.key)
+	}
+	if want := []string{"b", "d", "c", "a"}; !slices.Equal(keys, want) {
+		t.Fatalf("index %q, want %q", keys, want)
+	}
+}

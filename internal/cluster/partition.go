@@ -240,6 +240,15 @@ func (part *partition) fail(err error) {
 func (part *partition) index() []keyRev {
 	part.mu.Lock()
 	defer part.mu.Unlock()
+	if len(part.order) != len(part.revs) {
+		// The keys were set by other than apply (a partition's state
+		// loaded whole): index them again.
+		part.order = make([]keyRev, 0, len(part.revs))
+		for k, rev := range part.revs {
+			part.order = append(part.order, keyRev{rev: rev, key: k})
+		}
+		part.unsorted = true
+	}
 	if part.unsorted {
 		part.order = slices.Clone(part.order)
 		slices.SortFunc(part.order, cmpKeyRev)
