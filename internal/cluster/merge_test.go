@@ -141,7 +141,7 @@ func expected(msgs [][]testPoint) []gotSeries {
 		out = append(out, g)
 	}
 	slices.SortFunc(out, func(a, b gotSeries) int {
-		return cmpKeyRev(keyRev{all[a.key].rev, a.key}, keyRev{all[b.key].rev, b.key})
+		return cmpIndexEntry(indexEntry{all[a.key].rev, a.key}, indexEntry{all[b.key].rev, b.key})
 	})
 	return out
 }

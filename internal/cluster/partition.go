@@ -27,7 +27,7 @@ type partition struct {
 
 	mu        sync.Mutex
 	revs      map[string]uint64 // key → first-insertion revision
-	order     []keyRev          // the keys by revision (see index)
+	order     []indexEntry      // the keys by revision (see index)
 	unsorted  bool              // a key was added to order out of revision order
 	applied   uint64            // stream sequence of the last message applied
 	changed   chan struct{}     // closed and replaced at every apply
@@ -199,8 +199,8 @@ func (part *partition) apply(seq uint64, data []byte) {
 		if _, ok := part.revs[string(key)]; !ok {
 			k := string(key)
 			part.revs[k] = rev
-			kr := keyRev{rev: rev, key: k}
-			if n := len(part.order); n > 0 && cmpKeyRev(kr, part.order[n-1]) < 0 {
+			kr := indexEntry{rev: rev, key: k}
+			if n := len(part.order); n > 0 && cmpIndexEntry(kr, part.order[n-1]) < 0 {
 				part.unsorted = true
 			}
 			part.order = append(part.order, kr)
@@ -237,21 +237,21 @@ func (part *partition) fail(err error) {
 // appended; one that arrives out of order (its first put published later
 // than a newer key's) has the next index sort a new copy, so a slice
 // handed out is never changed.
-func (part *partition) index() []keyRev {
+func (part *partition) index() []indexEntry {
 	part.mu.Lock()
 	defer part.mu.Unlock()
 	if len(part.order) != len(part.revs) {
 		// The keys were set by other than apply (a partition's state
 		// loaded whole): index them again.
-		part.order = make([]keyRev, 0, len(part.revs))
+		part.order = make([]indexEntry, 0, len(part.revs))
 		for k, rev := range part.revs {
-			part.order = append(part.order, keyRev{rev: rev, key: k})
+			part.order = append(part.order, indexEntry{rev: rev, key: k})
 		}
 		part.unsorted = true
 	}
 	if part.unsorted {
 		part.order = slices.Clone(part.order)
-		slices.SortFunc(part.order, cmpKeyRev)
+		slices.SortFunc(part.order, cmpIndexEntry)
 		part.unsorted = false
 	}
 	return part.order[:len(part.order):len(part.order)]

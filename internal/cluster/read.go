@@ -209,13 +209,13 @@ func decodeAnswer(b []byte) (a answer, err error) {
 	return a, nil
 }
 
-// keyRev is a key of a partition and its first-insertion revision.
-type keyRev struct {
+// indexEntry is a key of a partition and its first-insertion revision.
+type indexEntry struct {
 	rev uint64
 	key string
 }
 
-func cmpKeyRev(a, b keyRev) int {
+func cmpIndexEntry(a, b indexEntry) int {
 	if c := cmp.Compare(a.rev, b.rev); c != 0 {
 		return c
 	}
@@ -327,9 +327,9 @@ func (part *partition) fill(r *readRequest, limit int) (records []byte, last fil
 	index := part.index()
 	i := 0
 	if r.started {
-		at := keyRev{rev: r.cur.rev, key: string(r.cur.key)}
+		at := indexEntry{rev: r.cur.rev, key: string(r.cur.key)}
 		var found bool
-		i, found = slices.BinarySearchFunc(index, at, cmpKeyRev)
+		i, found = slices.BinarySearchFunc(index, at, cmpIndexEntry)
 		if found {
 			if r.kind == kindAll {
 				rev = at.rev
