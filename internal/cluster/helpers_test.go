@@ -20,18 +20,28 @@ const testTTL = 1500 * time.Millisecond
 // ends.
 func openNode(t testing.TB, urls, name string, partitions int) *Engine {
 	t.Helper()
+	return openNodeWith(t, urls, name, partitions, nil)
+}
+
+// openNodeWith is openNode with set changing the node's configuration.
+func openNodeWith(t testing.TB, urls, name string, partitions int, set func(*Config)) *Engine {
+	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("CLUSTER_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	e, err := Open(context.Background(), Config{
+	cfg := Config{
 		URLs:       ParseURLs(urls),
 		Node:       name,
 		Partitions: partitions,
 		LeaseTTL:   testTTL,
 		OpTimeout:  20 * time.Second,
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", name),
-	})
+	}
+	if set != nil {
+		set(&cfg)
+	}
+	e, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open node %s: %v", name, err)
 	}
