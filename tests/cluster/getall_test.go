@@ -20,24 +20,41 @@ import (
 // smallest, so that a few thousand points take many chunks.
 const readChunk = "512"
 
-// streamKeys and streamPoints shape the data set of the streaming tests:
-// a long series first, then keys of streamPoints points each. The keys are
-// long so that the answer (about 330 KB) is much larger than what the
-// sockets buffer, and a node can be killed while it is being written.
+// The data set of the streaming tests: a long series first, then
+// keysPerPartition keys in each of the 64 partitions, of streamPoints
+// points each. Keys are 300 bytes long, so that every record of an
+// owner's answer (a key and an encoded chunk) takes more than half a
+// chunk: every partition answers in at least 2 chunks, the long series'
+// partition in several more, and the answer (about 800 KB) is much larger
+// than what the sockets buffer, so a node can be killed while it is
+// being written.
 const (
-	streamKeys   = 120
-	streamPoints = 15
-	longPoints   = 1200
+	keysPerPartition = 2
+	streamPoints     = 10
+	longPoints       = 1200
+	streamKeyLen     = 300
 )
 
-func streamKey(i int) string {
-	return fmt.Sprintf("stream.%s.%03d", strings.Repeat("x", 80), i)
-}
+// streamKeys are the keys: the first names of the form stream.xxx....N
+// that fill each partition with keysPerPartition of them.
+var streamKeys = func() []string {
+	var keys []string
+	count := make(map[int]int)
+	for i := 0; len(keys) < 64*keysPerPartition; i++ {
+		suffix := fmt.Sprintf(".%05d", i)
+		k := "stream." + strings.Repeat("x", streamKeyLen-len("stream.")-len(suffix)) + suffix
+		if p := cluster.PartitionOf([]byte(k), 64); count[p] < keysPerPartition {
+			count[p]++
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}()
 
-// longKey's series comes first in the answer and takes about 130 KB of
+// longKey's series comes first in the answer and takes about 370 KB of
 // it, far more than the sockets buffer: a node killed after the first
 // 4 KB of the answer still has most of it to send.
-var longKey = "stream.long." + strings.Repeat("y", 80)
+var longKey = "stream.long." + strings.Repeat("y", streamKeyLen-len("stream.long."))
 
 // loadStreamData puts the data set through the nodes and into the single
 // server ref: every key's first point in a fixed order (the keys' first
@@ -46,10 +63,7 @@ var longKey = "stream.long." + strings.Repeat("y", 80)
 // each is the same on both sides.
 func loadStreamData(t *testing.T, nodes []*node, ref *conn) {
 	t.Helper()
-	first := []string{longKey}
-	for i := range streamKeys {
-		first = append(first, streamKey(i))
-	}
+	first := append([]string{longKey}, streamKeys...)
 	var conns []*conn
 	for _, n := range nodes {
 		conns = append(conns, dial(t, n.addr))
@@ -66,13 +80,13 @@ func loadStreamData(t *testing.T, nodes []*node, ref *conn) {
 	for ts := 1; ts < longPoints; ts++ {
 		work[0] = append(work[0], fmt.Sprintf("put %s %d %d", longKey, ts*3, ts))
 	}
-	for i := range streamKeys {
+	for i, k := range streamKeys {
 		c := 1 + i%(clients-1)
 		for ts := 1; ts < streamPoints; ts++ {
-			work[c] = append(work[c], fmt.Sprintf("put %s %d.25 %d", streamKey(i), i*100+ts, ts*10-75))
+			work[c] = append(work[c], fmt.Sprintf("put %s %d.25 %d", k, i*100+ts, ts*10-75))
 		}
 		// An overwrite, by the same client: last write wins.
-		work[c] = append(work[c], fmt.Sprintf("put %s -1 %d", streamKey(i), 10-75))
+		work[c] = append(work[c], fmt.Sprintf("put %s -1 %d", k, 10-75))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
@@ -116,7 +130,7 @@ func startStreamCluster(t *testing.T) (*natstest.Cluster, []*node, *conn) {
 }
 
 // TestGetAllStreaming loads one data set, with answers in chunks of 512
-// bytes (several for every partition, dozens for the long series), then:
+// bytes (at least 2 for every partition, more for the long series'), then:
 //
 //   - like-single-server: `get *` on every node is byte for byte the single
 //     server's, and so is a get of the long series;
@@ -129,7 +143,7 @@ func startStreamCluster(t *testing.T) (*natstest.Cluster, []*node, *conn) {
 func TestGetAllStreaming(t *testing.T) {
 	c, nodes, ref := startStreamCluster(t)
 	want := ref.mustDo(t, "get *")
-	if lines := strings.Count(want, "\n"); lines != 2+longPoints+streamKeys*streamPoints {
+	if lines := strings.Count(want, "\n"); lines != 2+longPoints+len(streamKeys)*streamPoints {
 		t.Fatalf("the single server's get * has %d lines", lines)
 	}
 	t.Run("like-single-server", func(t *testing.T) {
