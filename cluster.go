@@ -15,6 +15,7 @@ func (c Config) clusterConfig(log *slog.Logger) cluster.Config {
 		URLs:       c.Cluster,
 		Node:       c.Node,
 		Partitions: c.ClusterPartitions,
+		ReadChunk:  c.ClusterReadChunk,
 		Logger:     log,
 	}
 }
@@ -24,8 +25,8 @@ func (c Config) clusterConfig(log *slog.Logger) cluster.Config {
 // does not have yet are refused rather than silently ignored.
 func (c Config) validateCluster() error {
 	if len(c.Cluster) == 0 {
-		if c.Node != "" || c.ClusterPartitions != 0 {
-			return errors.New("metricsd: a node name and cluster partitions need a cluster (NATS URLs)")
+		if c.Node != "" || c.ClusterPartitions != 0 || c.ClusterReadChunk != 0 {
+			return errors.New("metricsd: a node name, cluster partitions and a cluster read chunk need a cluster (NATS URLs)")
 		}
 		return nil
 	}

@@ -148,6 +148,10 @@ type Config struct {
 	// ClusterPartitions is the number of partitions when this node creates
 	// the cluster; fixed from then on (stored in JetStream). 0: 64.
 	ClusterPartitions int
+	// ClusterReadChunk bounds, in bytes, one message of a partition
+	// owner's answer to a read; a `get *` holds at most two of them per
+	// partition on the node writing the answer. 0: 64 KiB.
+	ClusterReadChunk int
 
 	// openSegment, if set, opens the log's segment files: tests hold or
 	// fail them to watch a recovery or a disk failure end to end.

@@ -189,6 +189,13 @@ func TestConfigValidation(t *testing.T) {
 			c.Cluster, c.Node, c.MaxSeries = []string{"nats://127.0.0.1:1"}, "n1", 10
 		}},
 		{"cluster URL without scheme", func(c *Config) { c.Cluster, c.Node = []string{"127.0.0.1:1"}, "n1" }},
+		{"read chunk without cluster", func(c *Config) { c.ClusterReadChunk = 1024 }},
+		{"cluster read chunk too small", func(c *Config) {
+			c.Cluster, c.Node, c.ClusterReadChunk = []string{"nats://127.0.0.1:1"}, "n1", 100
+		}},
+		{"cluster read chunk over NATS's payload", func(c *Config) {
+			c.Cluster, c.Node, c.ClusterReadChunk = []string{"nats://127.0.0.1:1"}, "n1", 1<<20
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ func addClusterFlags(fs *flag.FlagSet, cfg *metricsd.Config) {
 		"this cluster node's unique `name` (needs --cluster)")
 	fs.IntVar(&cfg.ClusterPartitions, "cluster-partitions", cluster.DefaultPartitions,
 		"partitions when this node creates the cluster; fixed from then on (needs --cluster)")
+	fs.IntVar(&cfg.ClusterReadChunk, "cluster-read-chunk", cluster.DefaultReadChunk,
+		"`bytes` of one message of a partition owner's answer to a read; a get * holds two a partition (needs --cluster)")
 }
 
 // clusterDefaults adjusts serve's defaults for a cluster node: it keeps its
@@ -25,10 +27,11 @@ func addClusterFlags(fs *flag.FlagSet, cfg *metricsd.Config) {
 // flag's default is only passed on with --cluster.
 func clusterDefaults(fs *flag.FlagSet, cfg *metricsd.Config) error {
 	if len(cfg.Cluster) == 0 {
-		if setFlag(fs, "cluster-partitions") || setFlag(fs, "node") {
-			return errors.New("--node and --cluster-partitions need --cluster")
+		if setFlag(fs, "cluster-partitions") || setFlag(fs, "node") || setFlag(fs, "cluster-read-chunk") {
+			return errors.New("--node, --cluster-partitions and --cluster-read-chunk need --cluster")
 		}
 		cfg.ClusterPartitions = 0
+		cfg.ClusterReadChunk = 0
 		return nil
 	}
 	if !setFlag(fs, "data-dir") {

@@ -27,7 +27,14 @@ func TestServeClusterFlags(t *testing.T) {
 	if err != nil || len(cfg.Cluster) != 0 || cfg.ClusterPartitions != 0 || cfg.DataDir == "" {
 		t.Errorf("without --cluster: %+v, %v", cfg, err)
 	}
-	for _, args := range [][]string{{"--node", "n1"}, {"--cluster-partitions", "8"}} {
+	if cfg.ClusterReadChunk != 0 {
+		t.Errorf("without --cluster: read chunk %d", cfg.ClusterReadChunk)
+	}
+	cfg, err = serveConfig([]string{"--cluster", "nats://127.0.0.1:1", "--node", "n1", "--cluster-read-chunk", "1024"})
+	if err != nil || cfg.ClusterReadChunk != 1024 {
+		t.Errorf("--cluster-read-chunk 1024: %d, %v", cfg.ClusterReadChunk, err)
+	}
+	for _, args := range [][]string{{"--node", "n1"}, {"--cluster-partitions", "8"}, {"--cluster-read-chunk", "1024"}} {
 		if _, err := serveConfig(args); err == nil {
 			t.Errorf("serveConfig(%q) accepted a cluster flag without --cluster", args)
 		}

@@ -122,59 +122,34 @@ func takeBytes(b []byte) (s, rest []byte, ok bool) {
 	return b[n : n+int(l)], b[n+int(l):], true
 }
 
-// seriesData is one series of an owner's answer.
-type seriesData struct {
-	rev    uint64
-	key    []byte
-	points []store.Point
-}
-
-// appendSeries appends a series (or a run of its points) of an answer:
-// uvarint(rev) uvarint(len(key)) key uvarint(len(points)) and per point
-// varint(timestamp) and the value's bits.
-func appendSeries(b []byte, rev uint64, key []byte, points []store.Point) []byte {
+// appendEncoded appends one record of a read's answer: a chunk of a
+// series' points encoded as the owner's engine holds it (package
+// chunkenc), or, listing keys, an empty one:
+// uvarint(rev) uvarint(len(key)) key uvarint(len(chunk)) chunk.
+func appendEncoded(b []byte, rev uint64, key, chunk []byte) []byte {
 	b = binary.AppendUvarint(b, rev)
 	b = binary.AppendUvarint(b, uint64(len(key)))
 	b = append(b, key...)
-	b = binary.AppendUvarint(b, uint64(len(points)))
-	for _, p := range points {
-		b = binary.AppendVarint(b, p.Timestamp)
-		b = binary.BigEndian.AppendUint64(b, math.Float64bits(p.Value))
-	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(chunk)))
+	return append(b, chunk...)
 }
 
-// decodeSeries decodes the series of one answer message, copying what it
-// keeps, and appends them to out.
-func decodeSeries(b []byte, out []seriesData) ([]seriesData, error) {
-	for len(b) > 0 {
-		rev, n := binary.Uvarint(b)
-		if n <= 0 {
-			return out, errCorrupt
-		}
-		key, rest, ok := takeBytes(b[n:])
-		if !ok {
-			return out, errCorrupt
-		}
-		count, n := binary.Uvarint(rest)
-		// A point takes at least 9 bytes, which bounds what a corrupt
-		// count can make us allocate.
-		if n <= 0 || count > uint64(len(rest[n:])/9) {
-			return out, errCorrupt
-		}
-		rest = rest[n:]
-		s := seriesData{rev: rev, key: append([]byte(nil), key...), points: make([]store.Point, 0, count)}
-		for range count {
-			ts, n := binary.Varint(rest)
-			if n <= 0 || len(rest[n:]) < 8 {
-				return out, errCorrupt
-			}
-			rest = rest[n:]
-			s.points = append(s.points, store.Point{Timestamp: ts, Value: math.Float64frombits(binary.BigEndian.Uint64(rest))})
-			rest = rest[8:]
-		}
-		out = append(out, s)
-		b = rest
+// recordOverhead bounds what appendEncoded adds to the key and the chunk.
+const recordOverhead = 3 * binary.MaxVarintLen64
+
+// takeEncoded splits the first record (see appendEncoded) off b; key and
+// chunk are views into b.
+func takeEncoded(b []byte) (rev uint64, key, chunk, rest []byte, err error) {
+	rev, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, nil, nil, errCorrupt
 	}
-	return out, nil
+	key, rest, ok := takeBytes(b[n:])
+	if !ok {
+		return 0, nil, nil, nil, errCorrupt
+	}
+	if chunk, rest, ok = takeBytes(rest); !ok {
+		return 0, nil, nil, nil, errCorrupt
+	}
+	return rev, key, chunk, rest, nil
 }

@@ -3,10 +3,10 @@ package cluster
 import (
 	"bytes"
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -59,20 +59,25 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSeriesRoundTrip(t *testing.T) {
-	pts := []store.Point{{Timestamp: 1, Value: 1.5}, {Timestamp: 2, Value: -3}}
-	b := appendSeries(nil, 9, []byte("x.y"), pts)
-	b = appendSeries(b, 3, []byte("z"), nil)
-	got, err := decodeSeries(b, nil)
+func TestEncodedRoundTrip(t *testing.T) {
+	chunk, err := chunkenc.Append(nil, []store.Point{{Timestamp: 1, Value: 1.5}, {Timestamp: 2, Value: -3}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].rev != 9 || string(got[0].key) != "x.y" || !slices.Equal(got[0].points, pts) ||
-		got[1].rev != 3 || string(got[1].key) != "z" || len(got[1].points) != 0 {
-		t.Fatalf("decoded %+v", got)
+	first := appendEncoded(nil, 9, []byte("x.y"), chunk)
+	b := appendEncoded(first, 3, []byte("z"), nil)
+	rev, key, got, rest, err := takeEncoded(b)
+	if err != nil || rev != 9 || string(key) != "x.y" || !bytes.Equal(got, chunk) {
+		t.Fatalf("first record: %d %q %x %v", rev, key, got, err)
 	}
-	if _, err := decodeSeries(b[:len(b)-1], nil); err == nil {
-		t.Error("a truncated answer decoded")
+	rev, key, got, rest, err = takeEncoded(rest)
+	if err != nil || rev != 3 || string(key) != "z" || len(got) != 0 || len(rest) != 0 {
+		t.Fatalf("second record: %d %q %x %q %v", rev, key, got, rest, err)
+	}
+	for cut := range len(first) {
+		if _, _, _, _, err := takeEncoded(b[:cut]); err == nil {
+			t.Errorf("a record cut at %d of %d decoded", cut, len(first))
+		}
 	}
 }
 
@@ -130,13 +135,53 @@ func TestPartitionOfIsStable(t *testing.T) {
 }
 
 func TestRequestRoundTrip(t *testing.T) {
-	kind, p, key, ok := decodeRequest(encodeRequest(kindKey, 63, []byte("a b")))
-	if !ok || kind != kindKey || p != 63 || !bytes.Equal(key, []byte("a b")) {
-		t.Errorf("got %c %d %q %v", kind, p, key, ok)
+	for _, r := range []readRequest{
+		{kind: kindKey, p: 63, barrier: true, key: []byte("a b")},
+		{kind: kindKey, p: 0, minSeq: 1 << 40, key: []byte("k"), started: true, cur: cursor{rev: 7, key: []byte("k"), ts: -5}},
+		{kind: kindAll, p: 4095, barrier: true},
+		{kind: kindAll, p: 3, minSeq: 12, started: true, cur: cursor{rev: 1 << 50, key: []byte("x.y"), ts: 1 << 60}},
+		{kind: kindKeys, p: 1, minSeq: 2, started: true, cur: cursor{rev: 9, key: []byte("n")}},
+	} {
+		b := appendRequest(nil, &r)
+		got, ok := decodeRequest(b)
+		if !ok || got.kind != r.kind || got.p != r.p || got.barrier != r.barrier || got.minSeq != r.minSeq ||
+			!bytes.Equal(got.key, r.key) || got.started != r.started || got.cur.rev != r.cur.rev ||
+			!bytes.Equal(got.cur.key, r.cur.key) || got.cur.ts != r.cur.ts {
+			t.Errorf("request %+v decoded as %+v (%v)", r, got, ok)
+		}
+		if _, ok := decodeRequest(b[:len(b)-1]); ok {
+			t.Errorf("request %+v cut by a byte decoded", r)
+		}
+		if _, ok := decodeRequest(append(b, 0)); ok {
+			t.Errorf("request %+v with a byte more decoded", r)
+		}
 	}
-	for _, bad := range [][]byte{nil, {'k'}, {'x', 1}, append([]byte{'a'}, 0xff, 0xff, 0xff, 0x7f)} {
-		if _, _, _, ok := decodeRequest(bad); ok {
+	for _, bad := range [][]byte{nil, {'k'}, {'x', 1, 0, 0}, {'a', 0xff, 0xff, 0xff, 0x7f, 0, 0}, {'a', 1, 4, 0}} {
+		if _, ok := decodeRequest(bad); ok {
 			t.Errorf("decodeRequest(%q) accepted", bad)
+		}
+	}
+}
+
+func TestAnswerRoundTrip(t *testing.T) {
+	recs := appendEncoded(nil, 4, []byte("k"), []byte{1, 2, 3})
+	last := cursor{rev: 4, key: []byte("k"), ts: 1}
+	for _, tc := range []struct {
+		seq  uint64
+		end  bool
+		last *cursor
+	}{{0, true, nil}, {99, false, &last}, {1 << 62, true, &last}} {
+		a, err := decodeAnswer(append(appendAnswerHead(nil, tc.seq, tc.end, tc.last), recs...))
+		if err != nil || a.seq != tc.seq || a.end != tc.end || a.hasLast != (tc.last != nil) || !bytes.Equal(a.records, recs) {
+			t.Fatalf("answer %+v decoded as %+v, %v", tc, a, err)
+		}
+		if tc.last != nil && (a.last.rev != last.rev || !bytes.Equal(a.last.key, last.key) || a.last.ts != last.ts) {
+			t.Fatalf("cursor %+v decoded as %+v", last, a.last)
+		}
+	}
+	for _, bad := range [][]byte{nil, {1}, {1, 4}, {1, 2}, {1, 2, 5}} {
+		if _, err := decodeAnswer(bad); err == nil {
+			t.Errorf("decodeAnswer(%q) accepted", bad)
 		}
 	}
 }

@@ -32,7 +32,8 @@ type Config struct {
 	// publishing them as one message (group commit). 0: DefaultBatchDelay.
 	BatchDelay time.Duration
 	// OpTimeout bounds one put or one get, retries included; past it the
-	// client is answered an error. 0: DefaultOpTimeout.
+	// client is answered an error. For a read answered in chunks it bounds
+	// each chunk. 0: DefaultOpTimeout.
 	OpTimeout time.Duration
 
 	// SnapshotPoints is how many points an owner applies to a partition
@@ -48,6 +49,10 @@ type Config struct {
 	// slowly written partition's stream is purged too.
 	// 0: DefaultSnapshotInterval.
 	SnapshotInterval time.Duration
+	// ReadChunk bounds, in bytes, one message of an owner's answer to a
+	// read; a `get *` holds at most two of them per partition on the node
+	// that writes the answer. 0: DefaultReadChunk.
+	ReadChunk int
 }
 
 // Defaults of Config.
@@ -56,9 +61,17 @@ const (
 	DefaultLeaseTTL   = 3 * time.Second
 	DefaultBatchDelay = time.Millisecond
 	DefaultOpTimeout  = 15 * time.Second
+	DefaultReadChunk  = 64 << 10
 
 	DefaultSnapshotPoints   = 20_000
 	DefaultSnapshotInterval = 5 * time.Minute
+)
+
+// Bounds of Config.ReadChunk: a chunk holds at least a record, and stays
+// well within NATS's default 1 MiB message payload.
+const (
+	MinReadChunk = 512
+	MaxReadChunk = 512 << 10
 )
 
 // MaxPartitions bounds Partitions: each one is a subject, a lease and, on
@@ -90,8 +103,14 @@ func (c *Config) Validate() error {
 	if c.LeaseTTL < 0 || c.BatchDelay < 0 || c.OpTimeout < 0 || c.SnapshotInterval < 0 {
 		return errors.New("cluster: durations must not be negative")
 	}
+	if c.ReadChunk != 0 && (c.ReadChunk < MinReadChunk || c.ReadChunk > MaxReadChunk) {
+		return fmt.Errorf("cluster: read chunk %d bytes must be between %d and %d", c.ReadChunk, MinReadChunk, MaxReadChunk)
+	}
 	if c.Partitions == 0 {
 		c.Partitions = DefaultPartitions
+	}
+	if c.ReadChunk == 0 {
+		c.ReadChunk = DefaultReadChunk
 	}
 	if c.LeaseTTL == 0 {
 		c.LeaseTTL = DefaultLeaseTTL

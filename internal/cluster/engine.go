@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -375,22 +374,6 @@ func (e *Engine) Close() error {
 		e.nc.Close()
 	})
 	return nil
-}
-
-// Keys visits every key with points in the cluster, in first-insertion
-// order, without its points (what the seam's store.Engine asks of every
-// engine). It is All's fan-out, dropping the points.
-// A long series arrives in several runs, one after the other: its key is
-// visited once.
-func (e *Engine) Keys(fn func(key []byte) error) error {
-	var last []byte
-	return e.All(func(key []byte, _ []store.Point) error {
-		if last != nil && bytes.Equal(key, last) {
-			return nil
-		}
-		last = append(last[:0], key...)
-		return fn(key)
-	})
 }
 
 // Ready reports whether the node takes puts: nil once it has joined, until

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"metricsd/internal/chunkenc"
 	"metricsd/internal/store"
 )
 
@@ -32,40 +33,75 @@ func FuzzDecodeBatch(f *testing.F) {
 	})
 }
 
-// FuzzDecodeSeries: any answer bytes decode or fail without panicking or
-// allocating beyond their size.
-func FuzzDecodeSeries(f *testing.F) {
-	f.Add(appendSeries(nil, 1, []byte("k"), []store.Point{{Timestamp: 1, Value: 2}}))
+// FuzzTakeEncoded: any answer records split or fail without panicking,
+// what splits re-encodes to the same records, and a chunk that decodes
+// does not allocate beyond chunkenc's bound.
+func FuzzTakeEncoded(f *testing.F) {
+	chunk, _ := chunkenc.Append(nil, []store.Point{{Timestamp: 1, Value: 2}})
+	f.Add(appendEncoded(nil, 1, []byte("k"), chunk))
 	f.Add([]byte{1, 1, 'k', 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out, err := decodeSeries(b, nil)
-		if err != nil {
-			return
-		}
 		var again []byte
-		for _, s := range out {
-			again = appendSeries(again, s.rev, s.key, s.points)
+		for rest := b; len(rest) > 0; {
+			rev, key, chunk, next, err := takeEncoded(rest)
+			if err != nil {
+				return
+			}
+			if pts, err := chunkenc.Decode(nil, chunk); err == nil && len(pts) > chunkenc.MaxPoints {
+				t.Fatalf("%d points from one chunk", len(pts))
+			}
+			again = appendEncoded(again, rev, key, chunk)
+			rest = next
 		}
-		if _, err := decodeSeries(again, nil); err != nil {
-			t.Fatalf("re-encoding of %x does not decode: %v", b, err)
+		for rest := again; len(rest) > 0; {
+			var err error
+			if _, _, _, rest, err = takeEncoded(rest); err != nil {
+				t.Fatalf("re-encoding of %x does not split: %v", b, err)
+			}
 		}
 	})
 }
 
-// FuzzDecodeRequest: any request bytes decode or are refused.
+// FuzzDecodeRequest: any request bytes decode or are refused, and what
+// decodes re-encodes to a request that decodes the same.
 func FuzzDecodeRequest(f *testing.F) {
-	f.Add(encodeRequest(kindAll, 3, nil))
-	f.Add(encodeRequest(kindKey, 4095, []byte("x")))
+	f.Add(appendRequest(nil, &readRequest{kind: kindAll, p: 3, barrier: true}))
+	f.Add(appendRequest(nil, &readRequest{kind: kindKey, p: 4095, key: []byte("x"), started: true, cur: cursor{rev: 2, key: []byte("x"), ts: -1}}))
+	f.Add(appendRequest(nil, &readRequest{kind: kindKeys, p: 1, minSeq: 5, started: true, cur: cursor{rev: 2, key: []byte("y")}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		kind, p, key, ok := decodeRequest(b)
+		r, ok := decodeRequest(b)
 		if !ok {
 			return
 		}
-		if p > MaxPartitions || (kind != kindKey && kind != kindAll) {
-			t.Fatalf("decodeRequest(%x) = %c %d", b, kind, p)
+		if r.p >= MaxPartitions || (r.kind != kindKey && r.kind != kindAll && r.kind != kindKeys) {
+			t.Fatalf("decodeRequest(%x) = %+v", b, r)
 		}
-		if got := encodeRequest(kind, p, key); len(got) > len(b) {
+		again := appendRequest(nil, &r)
+		if len(again) > len(b) {
 			t.Fatalf("re-encoding of %x is longer", b)
+		}
+		if r2, ok := decodeRequest(again); !ok || r2.kind != r.kind || r2.p != r.p || r2.minSeq != r.minSeq || r2.cur.ts != r.cur.ts {
+			t.Fatalf("re-encoding of %x decodes as %+v", b, r2)
+		}
+	})
+}
+
+// FuzzDecodeAnswer: any answer bytes decode or are refused without
+// panicking.
+func FuzzDecodeAnswer(f *testing.F) {
+	f.Add(appendAnswerHead(nil, 7, false, &cursor{rev: 1, key: []byte("k"), ts: 3}))
+	f.Add(appendAnswerHead(nil, 0, true, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := decodeAnswer(b)
+		if err != nil {
+			return
+		}
+		var last *cursor
+		if a.hasLast {
+			last = &a.last
+		}
+		if got, err := decodeAnswer(append(appendAnswerHead(nil, a.seq, a.end, last), a.records...)); err != nil || got.seq != a.seq || got.end != a.end {
+			t.Fatalf("re-encoding of %x decodes as %+v, %v", b, got, err)
 		}
 	})
 }

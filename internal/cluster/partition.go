@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type partition struct {
 	mem       *store.Memory     // replaced once, by the snapshot loaded
 	loaded    bool              // the snapshot (or its absence) is installed
 	revs      map[string]uint64 // key → first-insertion revision
+	order     []indexEntry      // the keys by revision (see index)
+	unsorted  bool              // a key was added to order out of revision order
 	applied   uint64            // stream sequence of the last message applied
 	changed   chan struct{}     // closed and replaced at every apply
 	leaseRev  uint64
@@ -211,7 +214,13 @@ func (part *partition) apply(seq uint64, data []byte) {
 	err := decodeBatch(data, func(key []byte, rev uint64, p store.Point) error {
 		part.mu.Lock()
 		if _, ok := part.revs[string(key)]; !ok {
-			part.revs[string(key)] = rev
+			k := string(key)
+			part.revs[k] = rev
+			kr := indexEntry{rev: rev, key: k}
+			if n := len(part.order); n > 0 && cmpIndexEntry(kr, part.order[n-1]) < 0 {
+				part.unsorted = true
+			}
+			part.order = append(part.order, kr)
 		}
 		part.mu.Unlock()
 		points++
@@ -242,15 +251,76 @@ func (part *partition) fail(err error) {
 	part.mu.Unlock()
 }
 
-// barrier waits until the partition has applied everything its stream held
-// for it when barrier was called: the sequence of the subject's last
-// message, asked of the stream leader. So a get that starts after a put's
-// ok sees that put, whichever node took it.
+// index is the partition's keys in (revision, key) order, the order in
+// which reads list them. Keys mostly arrive in revision order and are
+// appended; one that arrives out of order (its first put published later
+// than a newer key's) has the next index sort a new copy, so a slice
+// handed out is never changed.
+func (part *partition) index() []indexEntry {
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	if len(part.order) != len(part.revs) {
+		// The keys were set by other than apply (a partition's state
+		// loaded whole): index them again.
+		part.order = make([]indexEntry, 0, len(part.revs))
+		for k, rev := range part.revs {
+			part.order = append(part.order, indexEntry{rev: rev, key: k})
+		}
+		part.unsorted = true
+	}
+	if part.unsorted {
+		part.order = slices.Clone(part.order)
+		slices.SortFunc(part.order, cmpIndexEntry)
+		part.unsorted = false
+	}
+	return part.order[:len(part.order):len(part.order)]
+}
+
+// The read barrier: a read first asks the stream leader for the sequence
+// of the partition's last message (barrierSequence) and waits until the
+// partition has applied that far (waitApplied). So a get that starts after
+// a put's ok sees that put, whichever node took it.
+
+// barrier is the whole read barrier: every message its stream held for
+// the partition when barrier was called is applied when it returns.
 func (part *partition) barrier(ctx context.Context) error {
-	last, err := part.lastSequence(ctx)
+	last, err := part.barrierSequence(ctx)
 	if err != nil {
 		return err
 	}
+	return part.waitApplied(ctx, last)
+}
+
+// barrierSequence is the sequence a read must wait for: the partition's
+// last message in its stream. It first asks the stream leader for the
+// partition's next message after the one applied: when there is none (a
+// partition not written since), what was applied is the answer, and the
+// leader's reply carries no message, where lastSequence's carries the
+// last one (up to a 64 KiB batch, 64 of them for a `get *`). When there
+// is one, it asks lastSequence.
+func (part *partition) barrierSequence(ctx context.Context) (uint64, error) {
+	applied := part.appliedSeq()
+	for {
+		actx, cancel := context.WithTimeout(ctx, barrierAttempt)
+		_, err := part.e.stream(part.p).GetMsg(actx, applied+1, jetstream.WithGetMsgSubject(partSubject(part.p)))
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			return applied, nil
+		case err == nil:
+			return part.lastSequence(ctx)
+		}
+		select {
+		case <-time.After(minRetryPause):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("cluster: partition %d: next sequence after %d: %w (last attempt: %v)", part.p, applied, ctx.Err(), err)
+		}
+	}
+}
+
+// waitApplied waits until the partition has applied the stream up to
+// sequence last.
+func (part *partition) waitApplied(ctx context.Context, last uint64) error {
 	stall := time.NewTimer(stallTimeout)
 	defer stall.Stop()
 	for {

@@ -163,6 +163,7 @@ func (part *partition) install(mem *store.Memory, revs map[string]uint64, h snap
 	part.base, part.basePoints = h.seq, int(h.points)
 	part.mu.Lock()
 	part.mem, part.revs, part.applied, part.loaded = mem, revs, h.seq, true
+	part.order, part.unsorted = nil, false // index rebuilds it from revs
 	close(part.changed)
 	part.changed = make(chan struct{})
 	part.mu.Unlock()
