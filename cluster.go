@@ -17,6 +17,7 @@ func (c Config) clusterConfig(log *slog.Logger) cluster.Config {
 		Partitions: c.ClusterPartitions,
 		ReadChunk:  c.ClusterReadChunk,
 		Logger:     log,
+		Limits:     c.limits(),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"metricsd/internal/store"
 	"regexp"
 	"strings"
 	"time"
@@ -21,6 +22,12 @@ type Config struct {
 	// cluster; a node joining an existing cluster uses the stored number.
 	// 0: DefaultPartitions.
 	Partitions int
+	// Limits are the per-put limits a node checks before it forwards a
+	// put (store.Limits.CheckPut: MaxKeyLength, MaxFuture and the
+	// retention window), so that a node refuses what a single server
+	// refuses, with the same errors. MaxSeries, MaxPoints and Retention
+	// need cluster-wide state and must be 0 (Validate).
+	Limits store.Limits
 	// Logger receives the engine's log; nil discards it.
 	Logger *slog.Logger
 
@@ -96,6 +103,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Partitions < 0 || c.Partitions > MaxPartitions {
 		return fmt.Errorf("cluster: partitions %d must be between 1 and %d", c.Partitions, MaxPartitions)
+	}
+	if c.Limits.MaxSeries != 0 || c.Limits.MaxPoints != 0 || c.Limits.Retention != 0 {
+		return errors.New("cluster: max series, max points and retention are not supported in a cluster")
 	}
 	if c.SnapshotPoints < 0 {
 		return fmt.Errorf("cluster: snapshot points %d must not be negative", c.SnapshotPoints)

@@ -157,11 +157,16 @@ func (e *Engine) Start(ctx context.Context) error {
 // node also starts the creation of the key's order entry, without waiting
 // for it: the entry is created before the batch holding the point is
 // published, and one client's new keys get their revisions in the order
-// it put them. An error from Submit (ErrUnavailable: the node has not
-// joined or is closed) means nothing was queued.
+// it put them. An error from Submit means nothing was queued:
+// ErrUnavailable when the node has not joined or is closed, a
+// store.ErrLimit refusal when Config.Limits refuse the put (key length,
+// max future), with the single server's text.
 func (e *Engine) Submit(key []byte, p store.Point) (store.Ticket, error) {
 	if !e.started.Load() || e.ctx.Err() != nil {
 		return store.Ticket{}, ErrUnavailable
+	}
+	if err := e.cfg.Limits.CheckPut(key, p.Timestamp); err != nil {
+		return store.Ticket{}, err
 	}
 	rev, kr, err := e.keyRevision(key)
 	if err != nil {

@@ -57,11 +57,11 @@ func TestRandomizedAgainstSingleServer(t *testing.T) {
 }
 
 // startSingle runs `metricsd serve --in-memory` and returns its address.
-func startSingle(t testing.TB) string {
+func startSingle(t testing.TB, extra ...string) string {
 	t.Helper()
 	return run(t, testproc.Spec{
 		Name:   "single",
-		Args:   []string{"serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--in-memory"},
+		Args:   append([]string{"serve", "--addr", "127.0.0.1:0", "--http-addr", "", "--in-memory"}, extra...),
 		Listen: []string{"metricsd"},
 	}).addr
 }
