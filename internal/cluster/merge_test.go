@@ -30,7 +30,7 @@ func replicas(t *testing.T, parts, copies int, msgs [][]testPoint) [][]*partitio
 	out := make([][]*partition, parts)
 	for p := range out {
 		for range copies {
-			out[p] = append(out[p], &partition{p: p, mem: store.NewMemory(), revs: make(map[string]uint64), changed: make(chan struct{})})
+			out[p] = append(out[p], bareP(p))
 		}
 	}
 	apply := func(copy int, msgs [][]testPoint) {
@@ -383,7 +383,7 @@ func TestMergeRefusesDisorder(t *testing.T) {
 // apply (its state loaded whole, as from a snapshot) are indexed by
 // revision too, and so are keys applied after them.
 func TestIndexOfStateLoadedWhole(t *testing.T) {
-	part := &partition{mem: store.NewMemory(), changed: make(chan struct{})}
+	part := bareP(0)
 	part.revs = map[string]uint64{"c": 3, "a": 9, "b": 1}
 	for k := range part.revs {
 		if err := part.mem.Put([]byte(k), store.Point{Timestamp: 1, Value: 1}); err != nil {
@@ -398,4 +398,12 @@ func TestIndexOfStateLoadedWhole(t *testing.T) {
 	if want := []string{"b", "d", "c", "a"}; !slices.Equal(keys, want) {
 		t.Fatalf("index %q, want %q", keys, want)
 	}
+}
+
+// bareP is a partition outside any cluster, for the tests of chunking and
+// merging: apply works (its snapshot bookkeeping sees the default
+// threshold) without NATS.
+func bareP(p int) *partition {
+	e := &Engine{cfg: Config{SnapshotPoints: DefaultSnapshotPoints}}
+	return &partition{e: e, p: p, mem: store.NewMemory(), revs: make(map[string]uint64), changed: make(chan struct{})}
 }
