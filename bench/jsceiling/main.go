@@ -182,7 +182,10 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.window))
+	// Each publisher bounds its own share of the window; the context's
+	// bound, above the window by one held and one being sent a publisher,
+	// only guards against a bug.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(cfg.window+2*cfg.conns))
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
@@ -342,9 +345,9 @@ type pending struct {
 	start time.Time
 }
 
-// publishAsync publishes without waiting, cfg.window/cfg.conns publishes
-// of this publisher (the JetStream context bounds the window over all of
-// them) awaiting their acks at once, and collects the acks in order.
+// publishAsync publishes without waiting, up to cfg.window/cfg.conns
+// publishes of this publisher awaiting their acks at once (cfg.window over
+// all publishers), and collects the acks in order.
 func publishAsync(js jetstream.JetStream, cfg config, i int, payload []byte,
 	boot string, seq *atomic.Int64, stop time.Time, t *tally) error {
 	inFlight := make(chan pending, max(1, cfg.window/cfg.conns))
@@ -378,6 +381,8 @@ func publishAsync(js jetstream.JetStream, cfg config, i int, payload []byte,
 			err = fmt.Errorf("async publish to %s: %w", subj, err)
 			break
 		}
+		// Blocks while this publisher's share of the window is full: the
+		// collector takes one out only once its ack is in.
 		inFlight <- pending{ack, start}
 	}
 	close(inFlight)

@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# Measures cluster mode (issue #15, "Measure and report") with real
+# processes on loopback: 3 NATS JetStream servers (the nats-server pinned in
+# go.mod) and metricsd nodes, loaded by `metricsd bench`, every load bounded
+# by its duration. Not part of CI; figures go to docs/cluster.md and
+# docs/performance.md.
+#
+#   bench/cluster.sh ceiling    # JetStream alone: acks/s, MB/s, sync and async (bench/jsceiling)
+#   bench/cluster.sh puts       # acked puts/s, p50, p99: 1 server (--in-memory, durable),
+#                               # clusters of N = 1, 2, 3 nodes over 3 NATS servers
+#   bench/cluster.sh capacity   # every node capped at 0.25 core (CPU cgroup), N = 1, 2, 4:
+#                               # aggregate puts/s, CPU s per 1 M puts, NATS and load CPU
+#   bench/cluster.sh memory     # points per node and heap bytes a point, N = 3 vs 1 server
+#   bench/cluster.sh all        # the four, in this order
+#
+# Environment: DURATION of each measured load (10s), WARMUP before it (3s),
+# CONNS connections for "puts" (64), CONNS_PER_NODE for "capacity" (32),
+# PIPELINE requests in flight a connection (1), KEYS (1000), POINTS for
+# "memory" (300000), ROUNDS of "puts" and "capacity" (1; the rows alternate
+# within a round), QUOTA a capped node's cpu.max (25000 100000),
+# BASE_PORT (35000: NATS 35001-35003 and routes 35011-35013, metricsd
+# 35101-35104, HTTP 35201-35204), OUT a directory to keep the raw results
+# in (results.jsonl; default a temporary one).
+#
+# Every process runs in its own CPU cgroup (v2, or v1's cpu and cpuacct
+# hierarchies) so that each one's CPU is read from the kernel; where
+# /sys/fs/cgroup is not writable the CPU columns are empty and "capacity"
+# is skipped with a message. Needs Go, python3, root for the cgroups.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -eq 1 ] || { sed -n '2,29p' "$0" >&2; exit 2; }
+mode=$1
+
+duration=${DURATION:-10s} warmup=${WARMUP:-3s}
+conns=${CONNS:-64} per_node=${CONNS_PER_NODE:-32} pipeline=${PIPELINE:-1}
+keys=${KEYS:-1000} points=${POINTS:-300000} rounds=${ROUNDS:-1}
+quota=${QUOTA:-25000 100000} base=${BASE_PORT:-35000}
+work=$(mktemp -d /tmp/metricsd-cbench.XXXXXX)
+out=${OUT:-$work}
+mkdir -p "$out"
+results=$out/results.jsonl
+pids=()
+
+report() { python3 bench/cluster_report.py "$@"; }
+
+# --- cgroups -----------------------------------------------------------------
+
+cg_mode="" cg_v2="" cg_cpu="" cg_acct=""
+cg_init() {
+	local tag=metricsd-bench-$$
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		cg_v2=/sys/fs/cgroup/$tag
+		if grep -qw cpu /sys/fs/cgroup/cgroup.controllers && mkdir "$cg_v2" 2>/dev/null; then
+			if grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then
+				echo +cpu >"$cg_v2/cgroup.subtree_control" 2>/dev/null && cg_mode=v2
+			fi
+		fi
+	elif [ -d /sys/fs/cgroup/cpu ] && [ -d /sys/fs/cgroup/cpuacct ]; then
+		cg_cpu=/sys/fs/cgroup/cpu/$tag cg_acct=/sys/fs/cgroup/cpuacct/$tag
+		if mkdir "$cg_cpu" 2>/dev/null && mkdir "$cg_acct" 2>/dev/null; then
+			cg_mode=v1
+		fi
+	fi
+	if [ -z "$cg_mode" ]; then
+		echo "note: /sys/fs/cgroup is not writable (or has no cpu controller): no per-process CPU figures, no capacity run" >&2
+	else
+		echo "cgroups: $cg_mode" >&2
+	fi
+}
+
+# cg_new NAME QUOTA: (re)creates cgroup NAME; QUOTA is a cpu.max value,
+# "max" for no cap.
+cg_new() {
+	[ -n "$cg_mode" ] || return 0
+	local name=$1 q=$2
+	if [ "$cg_mode" = v2 ]; then
+		mkdir -p "$cg_v2/$name"
+		echo "$q" >"$cg_v2/$name/cpu.max"
+	else
+		mkdir -p "$cg_cpu/$name" "$cg_acct/$name"
+		if [ "$q" = max ]; then
+			echo -1 >"$cg_cpu/$name/cpu.cfs_quota_us"
+		else
+			echo "${q#* }" >"$cg_cpu/$name/cpu.cfs_period_us"
+			echo "${q% *}" >"$cg_cpu/$name/cpu.cfs_quota_us"
+		fi
+	fi
+}
+
+# cg_join NAME: moves the calling (sub)shell into cgroup NAME.
+cg_join() {
+	if [ "$cg_mode" = v2 ]; then
+		echo "$BASHPID" >"$cg_v2/$1/cgroup.procs"
+	elif [ "$cg_mode" = v1 ]; then
+		echo "$BASHPID" >"$cg_cpu/$1/cgroup.procs"
+		echo "$BASHPID" >"$cg_acct/$1/cgroup.procs"
+	fi
+}
+
+# cg_spawn NAME CMD...: starts CMD in the background in cgroup NAME, from
+# its first instruction (a subshell joins, then execs CMD, so the pid in
+# $spawned is CMD's own and is added to $pids).
+cg_spawn() {
+	local name=$1
+	shift
+	(cg_join "$name" && exec "$@") &
+	spawned=$!
+	pids=("$spawned" "${pids[@]}")
+}
+
+# cg_run NAME CMD...: runs CMD in cgroup NAME and waits for it.
+cg_run() {
+	local name=$1
+	shift
+	(cg_join "$name" && exec "$@")
+}
+
+# cg_usage NAME: CPU microseconds used by cgroup NAME so far (0 without
+# cgroups, or before NAME exists: a single server has no NATS).
+cg_usage() {
+	case $cg_mode in
+	v2) [ -d "$cg_v2/$1" ] || { echo 0; return; } ;;
+	v1) [ -d "$cg_acct/$1" ] || { echo 0; return; } ;;
+	esac
+	case $cg_mode in
+	v2) awk '$1 == "usage_usec" { print $2 }' "$cg_v2/$1/cpu.stat" ;;
+	v1) echo $(($(cat "$cg_acct/$1/cpuacct.usage") / 1000)) ;;
+	*) echo 0 ;;
+	esac
+}
+
+# cg_throttled NAME: periods in which cgroup NAME was throttled (0 without cgroups).
+cg_throttled() {
+	case $cg_mode in
+	v2) awk '$1 == "nr_throttled" { print $2 }' "$cg_v2/$1/cpu.stat" ;;
+	v1) awk '$1 == "nr_throttled" { print $2 }' "$cg_cpu/$1/cpu.stat" ;;
+	*) echo 0 ;;
+	esac
+}
+
+cg_cleanup() {
+	local d
+	for d in "$cg_v2" "$cg_cpu" "$cg_acct"; do
+		[ -n "$d" ] && [ -d "$d" ] || continue
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+}
+
+# --- processes ---------------------------------------------------------------
+
+stop_all() {
+	local pid
+	# metricsd nodes first (they release their partitions), then NATS.
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	pids=()
+}
+cleanup() {
+	trap - INT TERM EXIT
+	stop_all
+	cg_cleanup
+	[ -n "${OUT:-}" ] || rm -rf "$work"
+	[ -z "${OUT:-}" ] || rm -rf "$work/run"
+}
+trap cleanup INT TERM EXIT
+
+# wait_for FILE PATTERN: polls FILE for PATTERN for up to 60 s.
+wait_for() {
+	for _ in $(seq 600); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$2' in $1:" >&2
+	tail -n 20 "$1" >&2
+	return 1
+}
+
+nats_urls=""
+for i in 1 2 3; do nats_urls+="${nats_urls:+,}nats://127.0.0.1:$((base + i))"; done
+
+# start_nats: 3 fresh JetStream servers, cgroups nats1..nats3, uncapped.
+start_nats() {
+	local i routes=""
+	for i in 1 2 3; do routes+="${routes:+, }nats-route://127.0.0.1:$((base + 10 + i))"; done
+	nats_pids=()
+	for i in 1 2 3; do
+		mkdir -p "$run/nats$i"
+		cat >"$run/nats$i.conf" <<CONF
+server_name: nats$i
+listen: 127.0.0.1:$((base + i))
+jetstream { store_dir: "$run/nats$i" }
+cluster { name: metricsd-bench, listen: 127.0.0.1:$((base + 10 + i)), routes: [$routes] }
+CONF
+		cg_new "nats$i" max
+		cg_spawn "nats$i" "$nats" -c "$run/nats$i.conf" >"$run/nats$i.log" 2>&1
+		nats_pids+=("$spawned")
+	done
+	for i in 1 2 3; do wait_for "$run/nats$i.log" "Server is ready"; done
+	for _ in $(seq 600); do
+		grep -q "metadata leader" "$run"/nats?.log && return 0
+		sleep 0.1
+	done
+	echo "no JetStream meta leader after 60 s" >&2
+	return 1
+}
+
+# serve NAME QUOTA ARGS...: starts `metricsd serve ARGS` as NAME (log
+# $run/NAME.log) in cgroup NAME capped at QUOTA, and waits until it listens.
+# A fixed port can be taken for a moment by some connection's ephemeral
+# port (32768-60999 on Linux): then it tries again, up to 5 times.
+serve() {
+	local name=$1 q=$2 attempt
+	shift 2
+	cg_new "$name" "$q"
+	for attempt in 1 2 3 4 5; do
+		cg_spawn "$name" "$bin" serve "$@" >"$run/$name.log" 2>&1
+		for _ in $(seq 600); do
+			grep -q "metricsd listening" "$run/$name.log" && return 0
+			grep -q "metricsd failed" "$run/$name.log" && break
+			sleep 0.1
+		done
+		grep -q "address already in use" "$run/$name.log" || break
+		wait "$spawned" 2>/dev/null || true
+		echo "  $name: a port was in use; starting it again ($attempt)" >&2
+		sleep 1
+	done
+	echo "$name did not start:" >&2
+	tail -n 20 "$run/$name.log" >&2
+	return 1
+}
+
+# start_nodes N QUOTA: N cluster nodes, node$i in cgroup node$i capped at
+# QUOTA; waits until they have shared the 64 partitions out.
+start_nodes() {
+	local n=$1 q=$2 i
+	addrs="" node_names=()
+	for i in $(seq "$n"); do
+		serve "node$i" "$q" --cluster "$nats_urls" --node "node$i" \
+			--addr "127.0.0.1:$((base + 100 + i))" --http-addr "127.0.0.1:$((base + 200 + i))" \
+			--pprof --log-level debug
+		addrs+="${addrs:+,}127.0.0.1:$((base + 100 + i))"
+		node_names+=("node$i")
+	done
+	wait_balanced "$n"
+}
+
+# wait_balanced N: polls the nodes' logs until each holds 64/N partitions
+# (rounded either way), counted from its claims and releases, for 60 s.
+wait_balanced() {
+	local n=$1
+	for _ in $(seq 600); do
+		report balanced "$n" 64 "$run" && return 0
+		sleep 0.1
+	done
+	echo "the partitions did not balance over $n nodes in 60 s" >&2
+	report balanced "$n" 64 "$run" -v >&2 || true
+	return 1
+}
+
+# start_single KIND: one server without a cluster, cgroup node1, uncapped:
+# KIND is "memory" (--in-memory) or "durable" (a data directory, the
+# default --fsync interval).
+start_single() {
+	local flags=(--in-memory)
+	[ "$1" = memory ] || { mkdir -p "$run/data"; flags=(--data-dir "$run/data"); }
+	serve node1 max "${flags[@]}" --addr "127.0.0.1:$((base + 101))" \
+		--http-addr "127.0.0.1:$((base + 201))" --pprof
+	addrs=127.0.0.1:$((base + 101)) node_names=(node1)
+}
+
+# fresh: stops everything and empties the run directory.
+fresh() {
+	stop_all
+	rm -rf "$run"
+	mkdir -p "$run"
+}
+
+# load ROW NODES CONNS: a warm-up, then the measured `metricsd bench` put
+# run from cgroup "load" against $addrs, each cgroup's CPU read around it;
+# appends one JSON line to $results.
+load() {
+	local row=$1 n=$2 c=$3 name before=() after=() groups=(load nats1 nats2 nats3) rc=0
+	for name in "${node_names[@]}"; do groups+=("$name"); done
+	cg_new load max
+	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
+		--duration "$warmup" --json >"$run/warmup.json" || true
+	for name in "${groups[@]}"; do before+=("$name=$(cg_usage "$name")"); done
+	for name in "${node_names[@]}"; do before+=("throttled.$name=$(cg_throttled "$name")"); done
+	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
+		--duration "$duration" --json >"$run/bench.json" || rc=$?
+	for name in "${groups[@]}"; do after+=("$name=$(cg_usage "$name")"); done
+	for name in "${node_names[@]}"; do after+=("throttled.$name=$(cg_throttled "$name")"); done
+	report add "$results" "$row" "$r" "$n" "$c" "$pipeline" "$run/bench.json" "$rc" \
+		"before:${before[*]}" "after:${after[*]}"
+}
+
+# --- the measurements -----------------------------------------------------------
+
+ceiling() {
+	fresh
+	start_nats
+	echo "== JetStream alone: R3 file streams on 3 servers, 64 publishers (bench/jsceiling)"
+	cg_new load max
+	cg_run load "$jsceiling" --urls "$nats_urls" --duration "$duration" \
+		--pids "$(IFS=,; echo "${nats_pids[*]}")" | tee "$out/ceiling.txt"
+	fresh
+}
+
+puts() {
+	local r n
+	echo "== acknowledged puts: $conns connections x $pipeline pipelined, $duration each"
+	for r in $(seq "$rounds"); do
+		fresh; start_single memory; load single-memory 1 "$conns"
+		fresh; start_single durable; load single-durable 1 "$conns"
+		for n in 1 2 3; do
+			fresh; start_nats; start_nodes "$n" max; load "cluster-$n" "$n" "$conns"
+		done
+		fresh
+	done
+	report table puts "$results"
+}
+
+capacity() {
+	local r n
+	if [ -z "$cg_mode" ]; then
+		echo "== capacity: skipped, /sys/fs/cgroup is not writable here" >&2
+		return 0
+	fi
+	echo "== capacity: each node capped at cpu.max \"$quota\", $per_node connections a node x $pipeline pipelined, $duration each"
+	for r in $(seq "$rounds"); do
+		for n in 1 2 4; do
+			fresh; start_nats; start_nodes "$n" "$quota"; load "capped-$n" "$n" $((n * per_node))
+		done
+		fresh
+	done
+	report table capacity "$results"
+}
+
+# memory: POINTS in-order puts into KEYS keys (every put a new point), to
+# one server and to 3 nodes; each node's points and live heap (after a
+# forced GC) before and after.
+memory() {
+	local kind n r=1
+	echo "== memory: $points points over $keys keys, 1 server --in-memory vs 3 nodes"
+	for kind in single cluster; do
+		fresh
+		if [ $kind = single ]; then start_single memory; n=1; else start_nats; start_nodes 3 max; n=3; fi
+		report heap "$run/heap-before.json" "$n" "$base"
+		cg_run load "$bin" bench --addr "$addrs" --workload put -c 128 -P "$pipeline" --keys "$keys" \
+			-n "$points" --duration 30m --json >"$run/bench.json"
+		report heap "$run/heap-after.json" "$n" "$base"
+		report memory "$results" "$kind" "$n" "$points" "$run/heap-before.json" "$run/heap-after.json"
+	done
+	fresh
+	report table memory "$results"
+}
+
+cg_init
+echo "building metricsd, nats-server and jsceiling..." >&2
+bin=$work/metricsd jsceiling=$work/jsceiling run=$work/run
+go build -o "$bin" ./cmd/metricsd
+go build -o "$jsceiling" ./bench/jsceiling
+nats=$(go tool -n nats-server)
+report machine
+case $mode in
+ceiling | puts | capacity | memory) "$mode" ;;
+all) ceiling; puts; capacity; memory ;;
+*) sed -n '2,29p' "$0" >&2; exit 2 ;;
+esac
