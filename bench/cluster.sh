@@ -337,18 +337,28 @@ capacity() {
 	report table capacity "$results"
 }
 
-# memory: POINTS in-order puts into KEYS keys (every put a new point), to
-# one server and to 3 nodes; each node's points and live heap (after a
-# forced GC) before and after.
+# memory: in-order puts into KEYS keys (every put a new point), to one
+# server and to 3 nodes: a quarter of POINTS first (it creates the series
+# and the buffers), then the rest; each node's points and live heap (after
+# a forced GC) after each step. Bytes a point is the heap growth of the
+# second step over the points it added on that node, as bench/rss.sh's
+# growth figure, so fixed and per-series costs drop out. 100 connections
+# own 1/100 of the keys each, so with POINTS a multiple of 4 × KEYS every
+# key gets the same rounds and the second step's timestamps all follow the
+# first's: every put is a new point.
 memory() {
-	local kind n r=1
+	local kind n r=1 first=$((points / 4)) start
+	start=$(($(date +%s) - points / keys - 10))
 	echo "== memory: $points points over $keys keys, 1 server --in-memory vs 3 nodes"
 	for kind in single cluster; do
 		fresh
 		if [ $kind = single ]; then start_single memory; n=1; else start_nats; start_nodes 3 max; n=3; fi
+		cg_new load max
+		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$pipeline" --keys "$keys" \
+			-n "$first" -start "$start" --duration 30m --json >"$run/bench1.json"
 		report heap "$run/heap-before.json" "$n" "$base"
-		cg_run load "$bin" bench --addr "$addrs" --workload put -c 128 -P "$pipeline" --keys "$keys" \
-			-n "$points" --duration 30m --json >"$run/bench.json"
+		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$pipeline" --keys "$keys" \
+			-n $((points - first)) -start $((start + first / keys)) --duration 30m --json >"$run/bench2.json"
 		report heap "$run/heap-after.json" "$n" "$base"
 		report memory "$results" "$kind" "$n" "$points" "$run/heap-before.json" "$run/heap-after.json"
 	done

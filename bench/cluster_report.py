@@ -118,7 +118,7 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
 
 def scrape(url):
     with urllib.request.urlopen(url, timeout=30) as r:
-        return r.read().decode()
+        return r.read()
 
 
 def heap(out, n, base):
@@ -127,7 +127,7 @@ def heap(out, n, base):
         http = f"http://127.0.0.1:{int(base) + 200 + i}"
         scrape(http + "/debug/pprof/heap?gc=1")  # the profile forces a GC first
         vals = {}
-        for line in scrape(http + "/metrics").splitlines():
+        for line in scrape(http + "/metrics").decode().splitlines():
             parts = line.split()
             if len(parts) == 2 and parts[0] in ("go_memstats_heap_alloc_bytes", "metricsd_points", "metricsd_series"):
                 vals[parts[0]] = float(parts[1])
@@ -145,9 +145,10 @@ def memory(results, kind, n, points, before, after):
     per = []
     for x, y in zip(b, a):
         grown = y["go_memstats_heap_alloc_bytes"] - x["go_memstats_heap_alloc_bytes"]
+        added = y["metricsd_points"] - x["metricsd_points"]
         pts = y["metricsd_points"]
-        per.append({"points": pts, "series": y["metricsd_series"], "heap_growth": grown,
-                    "bytes_per_point": grown / pts if pts else None,
+        per.append({"points": pts, "series": y["metricsd_series"], "points_added": added, "heap_growth": grown,
+                    "bytes_per_point": grown / added if added else None,
                     "share_vs_fair": pts / (total / len(a)) - 1 if total else None})
     m = {"row": "memory-" + kind, "nodes": int(n), "sent": int(points), "stored": total, "per_node": per,
          "loadavg": loadavg()}
@@ -207,14 +208,16 @@ def capacity_table(rows):
 
 
 def memory_table(rows):
-    print("| target | points stored | node | points | vs total/N | live heap growth | bytes / point |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| target | points stored | node | points | vs total/N | series | points added (step 2) "
+          "| live heap growth (step 2) | bytes / point |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         for i, p in enumerate(r["per_node"], 1):
             share = p["share_vs_fair"]
             print(f"| {r['row']} | {fmt(r['stored'])} | node{i} | {fmt(p['points'])} "
-                  f"| {fmt(share * 100 if share is not None else None, '+.1f')} % "
-                  f"| {fmt(p['heap_growth'] / 2**20, '.2f')} MiB | {fmt(p['bytes_per_point'], '.2f')} |")
+                  f"| {fmt(share * 100 if share is not None else None, '+.1f')} % | {fmt(p['series'])} "
+                  f"| {fmt(p['points_added'])} | {fmt(p['heap_growth'] / 2**20, '.2f')} MiB "
+                  f"| {fmt(p['bytes_per_point'], '.2f')} |")
 
 
 def main(argv):
