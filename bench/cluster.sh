@@ -18,9 +18,10 @@
 # PIPELINE requests in flight a connection (1), KEYS (1000), POINTS for
 # "memory" (300000), ROUNDS of "puts" and "capacity" (1; the rows alternate
 # within a round), QUOTA a capped node's cpu.max (25000 100000),
-# BASE_PORT (35000: NATS 35001-35003 and routes 35011-35013, metricsd
-# 35101-35104, HTTP 35201-35204), OUT a directory to keep the raw results
-# in (results.jsonl; default a temporary one).
+# BASE_PORT (35000: every listener takes the next free port from there to
+# BASE_PORT+999), OUT a directory to keep the raw results
+# in (results.jsonl; default a temporary one), METRICSD a metricsd binary
+# to measure instead of building this tree's.
 #
 # Every process runs in its own CPU cgroup (v2, or v1's cpu and cpuacct
 # hierarchies) so that each one's CPU is read from the kernel; where
@@ -176,21 +177,33 @@ wait_for() {
 	return 1
 }
 
-nats_urls=""
-for i in 1 2 3; do nats_urls+="${nats_urls:+,}nats://127.0.0.1:$((base + i))"; done
+# pick: sets $port to the next free port of this script's range
+# (BASE_PORT to BASE_PORT+999). The range lies inside Linux's ephemeral
+# ports, where another process's connection may hold any one of them, so
+# ports are not fixed: each listener takes the next one free.
+next_port=$base
+pick() {
+	port=$(report free-port "$next_port" $((base + 999)))
+	next_port=$((port + 1))
+}
 
 # start_nats: 3 fresh JetStream servers, cgroups nats1..nats3, uncapped.
 start_nats() {
-	local i routes=""
-	for i in 1 2 3; do routes+="${routes:+, }nats-route://127.0.0.1:$((base + 10 + i))"; done
-	nats_pids=()
+	local i routes="" client=() route=()
+	nats_urls="" nats_pids=()
+	for i in 1 2 3; do
+		pick; client[i]=$port
+		pick; route[i]=$port
+		routes+="${routes:+, }nats-route://127.0.0.1:${route[i]}"
+		nats_urls+="${nats_urls:+,}nats://127.0.0.1:${client[i]}"
+	done
 	for i in 1 2 3; do
 		mkdir -p "$run/nats$i"
 		cat >"$run/nats$i.conf" <<CONF
 server_name: nats$i
-listen: 127.0.0.1:$((base + i))
+listen: 127.0.0.1:${client[i]}
 jetstream { store_dir: "$run/nats$i" }
-cluster { name: metricsd-bench, listen: 127.0.0.1:$((base + 10 + i)), routes: [$routes] }
+cluster { name: metricsd-bench, listen: 127.0.0.1:${route[i]}, routes: [$routes] }
 CONF
 		cg_new "nats$i" max
 		cg_spawn "nats$i" "$nats" -c "$run/nats$i.conf" >"$run/nats$i.log" 2>&1
@@ -206,17 +219,23 @@ CONF
 }
 
 # serve NAME QUOTA ARGS...: starts `metricsd serve ARGS` as NAME (log
-# $run/NAME.log) in cgroup NAME capped at QUOTA, and waits until it listens.
-# A fixed port can be taken for a moment by some connection's ephemeral
-# port (32768-60999 on Linux): then it tries again, up to 5 times.
+# $run/NAME.log) in cgroup NAME capped at QUOTA on the next free ports, and
+# waits until it listens; adds its addresses to $addrs and $https. A port
+# found free can still be taken before the server binds it: then it tries
+# again on other ports, up to 5 times.
 serve() {
-	local name=$1 q=$2 attempt
+	local name=$1 q=$2 attempt a h
 	shift 2
 	cg_new "$name" "$q"
 	for attempt in 1 2 3 4 5; do
-		cg_spawn "$name" "$bin" serve "$@" >"$run/$name.log" 2>&1
+		pick; a=127.0.0.1:$port
+		pick; h=127.0.0.1:$port
+		cg_spawn "$name" "$bin" serve "$@" --addr "$a" --http-addr "$h" >"$run/$name.log" 2>&1
 		for _ in $(seq 600); do
-			grep -q "metricsd listening" "$run/$name.log" && return 0
+			if grep -q "metricsd listening" "$run/$name.log"; then
+				addrs+="${addrs:+,}$a" https+="${https:+,}$h"
+				return 0
+			fi
 			grep -q "metricsd failed" "$run/$name.log" && break
 			sleep 0.1
 		done
@@ -234,12 +253,9 @@ serve() {
 # QUOTA; waits until they have shared the 64 partitions out.
 start_nodes() {
 	local n=$1 q=$2 i
-	addrs="" node_names=()
+	addrs="" https="" node_names=()
 	for i in $(seq "$n"); do
-		serve "node$i" "$q" --cluster "$nats_urls" --node "node$i" \
-			--addr "127.0.0.1:$((base + 100 + i))" --http-addr "127.0.0.1:$((base + 200 + i))" \
-			--pprof --log-level debug
-		addrs+="${addrs:+,}127.0.0.1:$((base + 100 + i))"
+		serve "node$i" "$q" --cluster "$nats_urls" --node "node$i" --pprof --log-level debug
 		node_names+=("node$i")
 	done
 	wait_balanced "$n"
@@ -264,14 +280,14 @@ wait_balanced() {
 start_single() {
 	local flags=(--in-memory)
 	[ "$1" = memory ] || { mkdir -p "$run/data"; flags=(--data-dir "$run/data"); }
-	serve node1 max "${flags[@]}" --addr "127.0.0.1:$((base + 101))" \
-		--http-addr "127.0.0.1:$((base + 201))" --pprof
-	addrs=127.0.0.1:$((base + 101)) node_names=(node1)
+	addrs="" https="" node_names=(node1)
+	serve node1 max "${flags[@]}" --pprof
 }
 
 # fresh: stops everything and empties the run directory.
 fresh() {
 	stop_all
+	next_port=$base
 	rm -rf "$run"
 	mkdir -p "$run"
 }
@@ -287,8 +303,10 @@ load() {
 		--duration "$warmup" --json >"$run/warmup.json" || true
 	for name in "${groups[@]}"; do before+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do before+=("throttled.$name=$(cg_throttled "$name")"); done
+	before+=("machine=$(report busy)")
 	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
 		--duration "$duration" --json >"$run/bench.json" || rc=$?
+	after+=("machine=$(report busy)")
 	for name in "${groups[@]}"; do after+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do after+=("throttled.$name=$(cg_throttled "$name")"); done
 	report add "$results" "$row" "$r" "$n" "$c" "$pipeline" "$run/bench.json" "$rc" \
@@ -356,10 +374,10 @@ memory() {
 		cg_new load max
 		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$pipeline" --keys "$keys" \
 			-n "$first" -start "$start" --duration 30m --json >"$run/bench1.json"
-		report heap "$run/heap-before.json" "$n" "$base"
+		report heap "$run/heap-before.json" "$https"
 		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$pipeline" --keys "$keys" \
 			-n $((points - first)) -start $((start + first / keys)) --duration 30m --json >"$run/bench2.json"
-		report heap "$run/heap-after.json" "$n" "$base"
+		report heap "$run/heap-after.json" "$https"
 		report memory "$results" "$kind" "$n" "$points" "$run/heap-before.json" "$run/heap-after.json"
 	done
 	fresh
@@ -369,7 +387,7 @@ memory() {
 cg_init
 echo "building metricsd, nats-server and jsceiling..." >&2
 bin=$work/metricsd jsceiling=$work/jsceiling run=$work/run
-go build -o "$bin" ./cmd/metricsd
+if [ -n "${METRICSD:-}" ]; then cp "$METRICSD" "$bin"; else go build -o "$bin" ./cmd/metricsd; fi
 go build -o "$jsceiling" ./bench/jsceiling
 nats=$(go tool -n nats-server)
 report machine

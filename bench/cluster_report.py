@@ -11,10 +11,16 @@
                                                  append one load measurement: the
                                                  bench report and each cgroup's
                                                  CPU microseconds around it
-  cluster_report.py heap OUT N BASE              force a GC on nodes 1..N (HTTP
-                                                 port BASE+200+i, /debug/pprof),
+  cluster_report.py heap OUT HOST:PORT,...        force a GC on each node (its
+                                                 HTTP address, /debug/pprof),
                                                  then save their live heap,
                                                  points and series to OUT
+  cluster_report.py busy                         print the CPU microseconds the
+                                                 whole machine has been busy
+                                                 (/proc/stat: all but idle, iowait,
+                                                 steal) and wall=MONOTONIC_US
+  cluster_report.py free-port FROM TO            print the first port of FROM..TO
+                                                 free to listen on 127.0.0.1
   cluster_report.py memory RESULTS KIND N POINTS BEFORE AFTER
                                                  append the memory measurement
   cluster_report.py table puts|capacity|memory RESULTS
@@ -24,7 +30,9 @@
 import json
 import os
 import re
+import socket
 import sys
+import time
 import urllib.request
 
 
@@ -38,6 +46,15 @@ def machine():
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
     print(f"machine: {os.cpu_count()} cores, {model}; load average {load}", file=sys.stderr)
+
+
+def busy():
+    with open("/proc/stat") as f:
+        f = f.readline().split()
+    # cpu user nice system idle iowait irq softirq steal ...: USER_HZ (100)
+    # ticks; steal is time the hypervisor gave to other machines.
+    ticks = [int(x) for x in f[1:8]]
+    print((sum(ticks) - ticks[3] - ticks[4]) * 10_000, f"wall={time.monotonic_ns() // 1000}")
 
 
 def loadavg():
@@ -88,6 +105,10 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
         rep = {}
     elapsed = rep.get("elapsed_seconds") or 0
     ok = rep.get("ok", 0)
+    # CPU is read around the run (the bench process's start and exit
+    # included), so cores are CPU over that same wall time.
+    machine = (a.pop("machine") - b.pop("machine")) / 1e6
+    wall = (a.pop("wall") - b.pop("wall")) / 1e6
     cpu = {k: (a[k] - b[k]) / 1e6 for k in a if not k.startswith("throttled.")}
     nodes = {k: v for k, v in cpu.items() if k.startswith("node")}
     nats = sum(v for k, v in cpu.items() if k.startswith("nats"))
@@ -101,10 +122,12 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
         "p50_ms": lat.get("p50", 0) / 1000, "p99_ms": lat.get("p99", 0) / 1000,
         "cpu_s": cpu,
         "metricsd_cpu_s_per_1M": sum(nodes.values()) / ok * 1e6 if ok else None,
-        "metricsd_cores": sum(nodes.values()) / elapsed if elapsed else None,
-        "nats_cores": nats / elapsed if elapsed else None,
+        "metricsd_cores": sum(nodes.values()) / wall,
+        "nats_cores": nats / wall,
         "nats_cpu_s_per_1M": nats / ok * 1e6 if ok else None,
-        "load_cores": cpu.get("load", 0) / elapsed if elapsed else None,
+        "load_cores": cpu.get("load", 0) / wall,
+        "machine_busy_cores": machine / wall,
+        "cpu_wall_s": wall,
         "throttled_periods": {k[len("throttled."):]: a[k] - b[k] for k in a if k.startswith("throttled.")},
         "loadavg": loadavg(),
     }
@@ -112,7 +135,8 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
         f.write(json.dumps(m) + "\n")
     print(f"  {row} (round {rnd}): {m['puts_per_s']:,.0f} puts/s, p50 {m['p50_ms']:.2f} ms, "
           f"p99 {m['p99_ms']:.2f} ms, errors {m['errors']}, metricsd {m['metricsd_cores'] or 0:.2f} cores, "
-          f"NATS {m['nats_cores'] or 0:.2f} cores, load generator {m['load_cores'] or 0:.2f} cores",
+          f"NATS {m['nats_cores'] or 0:.2f} cores, load generator {m['load_cores'] or 0:.2f} cores, "
+          f"machine busy {m['machine_busy_cores'] or 0:.2f} of {os.cpu_count()} cores",
           file=sys.stderr)
 
 
@@ -121,10 +145,10 @@ def scrape(url):
         return r.read()
 
 
-def heap(out, n, base):
+def heap(out, https):
     nodes = []
-    for i in range(1, int(n) + 1):
-        http = f"http://127.0.0.1:{int(base) + 200 + i}"
+    for addr in https.split(","):
+        http = "http://" + addr
         scrape(http + "/debug/pprof/heap?gc=1")  # the profile forces a GC first
         vals = {}
         for line in scrape(http + "/metrics").decode().splitlines():
@@ -156,6 +180,21 @@ def memory(results, kind, n, points, before, after):
         f.write(json.dumps(m) + "\n")
 
 
+def free_port(lo, hi):
+    for port in range(int(lo), int(hi) + 1):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        print(port)
+        return
+    print(f"no free port in {lo}..{hi}", file=sys.stderr)
+    sys.exit(1)
+
+
 def fmt(v, spec=",.0f"):
     return "-" if v is None else format(v, spec)
 
@@ -174,22 +213,23 @@ def table(kind, results):
 
 
 def puts_table(rows):
-    print("| round | target | acked puts/s | ratio to 1 server in memory | p50 ms | p99 ms | errors "
-          "| metricsd cores | NATS cores | load gen cores | load avg |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    base = {r["round"]: r["puts_per_s"] for r in rows if r["row"] == "single-memory"}
+    print("| round | target | connections × pipeline | acked puts/s | ratio to 1 server in memory | p50 ms | p99 ms | errors "
+          "| metricsd cores | NATS cores | load gen cores | machine busy cores | load avg |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    base = {(r["round"], r["pipeline"]): r["puts_per_s"] for r in rows if r["row"] == "single-memory"}
     for r in rows:
-        ref = base.get(r["round"])
+        ref = base.get((r["round"], r["pipeline"]))
         ratio = r["puts_per_s"] / ref if ref else None
-        print(f"| {r['round']} | {r['row']} | {fmt(r['puts_per_s'])} | {fmt(ratio, '.3f')} | {r['p50_ms']:.2f} "
+        print(f"| {r['round']} | {r['row']} | {r['connections']} × {r['pipeline']} | {fmt(r['puts_per_s'])} | {fmt(ratio, '.3f')} | {r['p50_ms']:.2f} "
               f"| {r['p99_ms']:.2f} | {r['errors']} | {fmt(r['metricsd_cores'], '.2f')} "
-              f"| {fmt(r['nats_cores'], '.2f')} | {fmt(r['load_cores'], '.2f')} | {r['loadavg']:.1f} |")
+              f"| {fmt(r['nats_cores'], '.2f')} | {fmt(r['load_cores'], '.2f')} "
+              f"| {fmt(r.get('machine_busy_cores'), '.2f')} | {r['loadavg']:.1f} |")
 
 
 def capacity_table(rows):
     print("| round | nodes (0.25 core each) | acked puts/s | × N=1 | target | metricsd CPU s / 1 M puts "
-          "| vs N=1 | metricsd cores | throttled periods | NATS cores | NATS CPU s / 1 M | load gen cores | p50 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| vs N=1 | metricsd cores | throttled periods | NATS cores | NATS CPU s / 1 M | load gen cores | machine busy cores | p50 ms | p99 ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     one = {r["round"]: r for r in rows if r["nodes"] == 1}
     targets = {1: None, 2: 1.6, 4: 3.2}
     for r in rows:
@@ -204,7 +244,7 @@ def capacity_table(rows):
               f"| {fmt(r['metricsd_cpu_s_per_1M'], '.1f')} | {fmt(cpu_vs * 100 if cpu_vs is not None else None, '+.1f')} % "
               f"| {fmt(r['metricsd_cores'], '.2f')} | {thr} | {fmt(r['nats_cores'], '.2f')} "
               f"| {fmt(r['nats_cpu_s_per_1M'], '.1f')} | {fmt(r['load_cores'], '.2f')} "
-              f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+              f"| {fmt(r.get('machine_busy_cores'), '.2f')} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
 
 
 def memory_table(rows):
@@ -222,7 +262,7 @@ def memory_table(rows):
 
 def main(argv):
     cmds = {"machine": machine, "balanced": balanced, "add": add, "heap": heap,
-            "memory": memory, "table": table}
+            "memory": memory, "table": table, "free-port": free_port, "busy": busy}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
