@@ -323,7 +323,7 @@ func (c Config) shutdownGrace() time.Duration {
 // durableConfig is the durable engine's configuration for c, which
 // validate has checked.
 func (c Config) durableConfig(log *slog.Logger) durable.Config {
-	modes := [...]durable.FsyncMode{FsyncInterval: durable.FsyncInterval, FsyncAlways: durable.FsyncAlways, FsyncNever: durable.FsyncNever}
+	modes := [...]wal.SyncPolicy{FsyncInterval: wal.SyncInterval, FsyncAlways: wal.SyncAlways, FsyncNever: wal.SyncNever}
 	return durable.Config{
 		Dir:              c.DataDir,
 		Fsync:            modes[c.Fsync],

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"metricsd/internal/testnet"
 	"metricsd/internal/wal"
 )
 
@@ -35,7 +36,7 @@ func TestDiskFailureAnswersAFixedText(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Fsync = FsyncAlways
-	var logs syncBuffer
+	var logs testnet.LogBuffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	cfg.openSegment = func(name string, flag int, perm os.FileMode) (wal.File, error) {
 		f, err := os.OpenFile(name, flag, perm)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"metricsd/client"
+	"metricsd/internal/testnet"
 )
 
 // startUDPEcoServer is startEcoServer with the Graphite UDP listener on
@@ -217,7 +218,7 @@ func TestWarnIfPublic(t *testing.T) {
 		{&net.UDPAddr{IP: net.IPv4zero, Port: 2003}, true},
 		{&net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 2003}, true},
 	} {
-		var logs syncBuffer
+		var logs testnet.LogBuffer
 		s := &side{log: slog.New(slog.NewTextHandler(&logs, nil))}
 		s.warnIfPublic(tc.addr, "Graphite plaintext over UDP")
 		if got := strings.Contains(logs.String(), "level=WARN"); got != tc.warn {

@@ -2,14 +2,13 @@ package metricsd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"metricsd/internal/testnet"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -23,7 +22,7 @@ func TestRunDropsStragglersWithoutFailing(t *testing.T) {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownGrace = 200 * time.Millisecond
-	var logs syncBuffer
+	var logs testnet.LogBuffer
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	srv, err := NewServer(cfg)
 	if err != nil {
@@ -80,22 +79,4 @@ func TestShutdownGraceMustNotBeNegative(t *testing.T) {
 	if _, err := NewServer(cfg); err == nil {
 		t.Error("NewServer with a negative shutdown grace succeeded")
 	}
-}
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

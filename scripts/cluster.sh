@@ -72,7 +72,9 @@ for i in 1 2 3; do
 	echo "node$i: protocol 127.0.0.1:$((base + 100 + i))  HTTP http://127.0.0.1:$((base + 200 + i))  log $dir/node$i.log"
 done
 echo
-echo "try:  printf 'put a.b 1 1\\n' | nc -q1 127.0.0.1 $((base + 101))"
-echo "      printf 'get *\\n' | nc -q1 127.0.0.1 $((base + 103))"
+echo "try, in another terminal (a put on node1, read back on node3):"
+echo "  go run ./cmd/metricsd put --addr 127.0.0.1:$((base + 101)) palm.cpu 23.7"
+echo "  go run ./cmd/metricsd get --addr 127.0.0.1:$((base + 103)) '*'"
+echo "  curl 'http://127.0.0.1:$((base + 202))/metrics/find?query=*'"
 echo "Ctrl-C stops everything."
 wait

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -18,13 +19,16 @@ const escapeLimit = 200
 // checkUsage describes the check command.
 func checkUsage() usage {
 	return usage{
-		synopsis: "check [--json] [--allow-known] [--prefix P] [--timeout 5s] [--only NAMES] HOST:PORT | check --list",
+		synopsis: "check [--json] [--allow-known] [--prefix P] [--timeout 5s] [--only NAMES] HOST:PORT [HOST:PORT...] | check --list",
 		text: `Check a server that claims the metrics protocol against metricsd's behaviour:
 the course's acceptance flow, framing, replies, semantics and robustness.
 Each check prints PASS, FAIL, or DIFF (the server answered as the course's
 reference server does where metricsd deliberately differs, see
 docs/protocol.md), with the expected and received bytes escaped, and a
 summary. Every key stored starts with --prefix. Only protocol lines are sent.
+With several addresses (the nodes of one cluster), a check's connections go
+to them in turn, each check starting at the next one, so its puts and gets
+cross nodes.
 
 Exit status: 0 when every check passes (DIFFs too with --allow-known),
 1 otherwise, 2 for a usage error.`,
@@ -52,10 +56,10 @@ func runCheck(ctx context.Context, args []string, std stdio) int {
 		}
 		return exitOK
 	}
-	if fs.NArg() != 1 {
-		return usageError(std, "check", fmt.Errorf("want one HOST:PORT, got %d arguments", fs.NArg()))
+	if fs.NArg() == 0 {
+		return usageError(std, "check", errors.New("want at least one HOST:PORT"))
 	}
-	cfg.Addr = fs.Arg(0)
+	cfg.Addrs = fs.Args()
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")
 	}
@@ -72,11 +76,11 @@ func runCheck(ctx context.Context, args []string, std stdio) int {
 	}
 	passed := n[conformance.Fail] == 0 && (n[conformance.Diff] == 0 || *allowKnown)
 	if *asJSON {
-		if err := writeCheckJSON(std.out, cfg.Addr, results, n, passed); err != nil {
+		if err := writeCheckJSON(std.out, strings.Join(cfg.Addrs, ","), results, n, passed); err != nil {
 			return failure(std, "check", err)
 		}
 	} else {
-		writeCheckText(std.out, cfg.Addr, results, n, *allowKnown)
+		writeCheckText(std.out, strings.Join(cfg.Addrs, ","), results, n, *allowKnown)
 	}
 	if !passed {
 		return exitFailure

@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -54,7 +58,6 @@ func TestCheckList(t *testing.T) {
 func TestCheckUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"check"},
-		{"check", "a:1", "b:2"},
 		{"check", "--prefix", "has space", "127.0.0.1:1"},
 		{"check", "--only", "nope", "127.0.0.1:1"},
 		{"check", "--timeout", "0s", "127.0.0.1:1"},
@@ -63,4 +66,59 @@ func TestCheckUsage(t *testing.T) {
 			t.Errorf("%q: exit %d, want %d; stderr %s", args, r.code, exitUsage, r.err)
 		}
 	}
+}
+
+// TestCheckSpreadsSessionsOverAddresses runs the checks against two
+// addresses of one server (the server and a forwarder to it, as two nodes
+// of a cluster would be): every check passes, and both addresses got
+// connections.
+func TestCheckSpreadsSessionsOverAddresses(t *testing.T) {
+	addr := startServer(t)
+	fwd, forwarded := forwarder(t, addr)
+	r := runArgs(t, "check", addr, fwd)
+	if r.code != exitOK || !strings.Contains(r.stdout, " 0 failed, 0 differ") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.err)
+	}
+	if n := forwarded.Load(); n < 10 {
+		t.Fatalf("the second address got %d connections, want a share of the checks' sessions", n)
+	}
+}
+
+// forwarder listens on a loopback port and copies every connection to and
+// from addr; it returns its address and a count of connections.
+func forwarder(t *testing.T, addr string) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				up, err := net.Dial("tcp", addr)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				done := make(chan struct{})
+				go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite(); close(done) }()
+				io.Copy(c, up)
+				<-done
+			}()
+		}
+	}()
+	return ln.Addr().String(), &n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +48,10 @@ type Result struct {
 
 // Config says which server to check and how.
 type Config struct {
-	Addr    string        // host:port of the server
+	// Addrs are the host:port of the server, or of several nodes of one
+	// cluster: a check's sessions go to them in turn, each check starting
+	// at the next one, so that a check's puts and gets cross nodes.
+	Addrs   []string
 	Prefix  string        // every key a check stores starts with it
 	Timeout time.Duration // bound on each check
 	// Quiet is how long silence must last to count as an answer: where
@@ -67,7 +71,7 @@ const (
 
 // validate checks cfg once, where Run consumes it.
 func (c Config) validate() error {
-	if c.Addr == "" {
+	if len(c.Addrs) == 0 || slices.Contains(c.Addrs, "") {
 		return errors.New("conformance: no server address")
 	}
 	if c.Timeout <= 0 {
@@ -125,18 +129,20 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		results = append(results, runOne(ctx, cfg, run, ch))
+		results = append(results, runOne(ctx, cfg, run, ch, len(results)))
 	}
 	return results, nil
 }
 
-// runOne runs one check under its own timeout.
-func runOne(ctx context.Context, cfg Config, run string, ch check) Result {
+// runOne runs one check under its own timeout; its first session goes to
+// address number first (modulo their number).
+func runOne(ctx context.Context, cfg Config, run string, ch check, first int) Result {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	p := &probe{
 		ctx:    ctx,
 		cfg:    cfg,
+		next:   first,
 		keyTag: cfg.Prefix + run + "." + strings.ReplaceAll(ch.name, "/", "."),
 	}
 	start := time.Now()
@@ -159,6 +165,7 @@ type probe struct {
 	cfg      Config
 	keyTag   string
 	sessions []*session
+	next     int // the address of the next session, modulo len(cfg.Addrs)
 
 	status             Status
 	expected, received []byte
@@ -170,7 +177,9 @@ func (p *probe) key(name string) string { return p.keyTag + "." + name }
 
 // dial opens a session, closed when the check ends; nil after a failure.
 func (p *probe) dial() *session {
-	s, err := dial(p.ctx, p.cfg.Addr, p.cfg.Quiet)
+	addr := p.cfg.Addrs[p.next%len(p.cfg.Addrs)]
+	p.next++
+	s, err := dial(p.ctx, addr, p.cfg.Quiet)
 	if err != nil {
 		p.fail(nil, nil, err.Error())
 		return nil

@@ -13,7 +13,7 @@ import (
 
 // testConfig checks addr with bounds short enough for tests.
 func testConfig(addr string) Config {
-	return Config{Addr: addr, Prefix: DefaultPrefix, Timeout: testnet.Timeout, Quiet: DefaultQuiet}
+	return Config{Addrs: []string{addr}, Prefix: DefaultPrefix, Timeout: testnet.Timeout, Quiet: DefaultQuiet}
 }
 
 func TestMetricsdPassesEveryCheck(t *testing.T) {
@@ -45,7 +45,7 @@ func TestConfigValidate(t *testing.T) {
 		want   string // in the error; "" for none
 	}{
 		{"good", func(*Config) {}, ""},
-		{"no address", func(c *Config) { c.Addr = "" }, "no server address"},
+		{"no address", func(c *Config) { c.Addrs = nil }, "no server address"},
 		{"no timeout", func(c *Config) { c.Timeout = 0 }, "timeout"},
 		{"quiet over timeout", func(c *Config) { c.Quiet = c.Timeout }, "quiet"},
 		{"empty prefix", func(c *Config) { c.Prefix = "" }, "prefix"},

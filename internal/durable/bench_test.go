@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"metricsd/internal/wal"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,13 +31,13 @@ const benchKeys = 1000
 func BenchmarkPut(b *testing.B) {
 	engines := []struct {
 		name string
-		mode FsyncMode
+		mode wal.SyncPolicy
 		mem  bool
 	}{
 		{"memory", 0, true},
-		{"never", FsyncNever, false},
-		{"interval", FsyncInterval, false},
-		{"always", FsyncAlways, false},
+		{"never", wal.SyncNever, false},
+		{"interval", wal.SyncInterval, false},
+		{"always", wal.SyncAlways, false},
 	}
 	for _, eng := range engines {
 		for _, window := range []int{1, 64} {
@@ -118,7 +119,7 @@ type recoveryFixture struct {
 func buildFixture(b *testing.B, seconds int, snap bool) recoveryFixture {
 	b.Helper()
 	dir := b.TempDir()
-	e := start(b, Config{Dir: dir, Fsync: FsyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
+	e := start(b, Config{Dir: dir, Fsync: wal.SyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
 	rng := rand.New(rand.NewPCG(1, 2))
 	level := make([]float64, benchKeys)
 	for s := range seconds {
@@ -228,7 +229,7 @@ func BenchmarkBytesPerSeries(b *testing.B) {
 				var st store.Storage = store.NewMemory()
 				var e *Engine
 				if durableEngine {
-					e = start(b, Config{Dir: b.TempDir(), Fsync: FsyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
+					e = start(b, Config{Dir: b.TempDir(), Fsync: wal.SyncNever, SnapshotInterval: -1, SnapshotWALBytes: -1})
 					st = e
 				}
 				for i, k := range keys {

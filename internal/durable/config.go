@@ -12,46 +12,6 @@ import (
 	"metricsd/internal/wal"
 )
 
-// FsyncMode is the promise an acknowledged put carries.
-type FsyncMode uint8
-
-// The fsync modes. The zero value is FsyncInterval, the default.
-const (
-	// FsyncInterval writes each batch of puts to the log at once and fsyncs
-	// at least every Config.FsyncInterval: a crash of the machine loses at
-	// most that last interval of acknowledged puts; a crash of the process
-	// alone loses none.
-	FsyncInterval FsyncMode = iota
-	// FsyncAlways acknowledges a put only after the log record is on disk;
-	// concurrent puts share one fsync (group commit).
-	FsyncAlways
-	// FsyncNever writes to the log at once and leaves flushing to the
-	// operating system.
-	FsyncNever
-)
-
-var fsyncNames = [...]string{FsyncInterval: "interval", FsyncAlways: "always", FsyncNever: "never"}
-
-// String is the mode's name, for logs (metricsd.FsyncMode is the one
-// that --fsync parses).
-func (m FsyncMode) String() string {
-	if int(m) < len(fsyncNames) {
-		return fsyncNames[m]
-	}
-	return fmt.Sprintf("FsyncMode(%d)", m)
-}
-
-// policy is the log's sync policy for the mode.
-func (m FsyncMode) policy() wal.SyncPolicy {
-	switch m {
-	case FsyncAlways:
-		return wal.SyncAlways
-	case FsyncNever:
-		return wal.SyncNever
-	}
-	return wal.SyncInterval
-}
-
 // Defaults of Config.
 const (
 	DefaultFsyncInterval    = time.Second
@@ -69,10 +29,13 @@ type Config struct {
 	// Dir is the data directory: the write-ahead log, snapshots, and the
 	// LOCK file. Created if missing. Required.
 	Dir string
-	// Fsync is the durability promise of an acknowledged put.
-	Fsync FsyncMode
-	// FsyncInterval is the longest time between fsyncs under FsyncInterval;
-	// 0 means DefaultFsyncInterval.
+	// Fsync is the durability promise of an acknowledged put: when the
+	// log fsyncs (the log owns its fsyncs). The zero value is
+	// wal.SyncAlways, the safe default for a library; metricsd's flag
+	// default, interval, is chosen by its configuration.
+	Fsync wal.SyncPolicy
+	// FsyncInterval is the longest time between fsyncs under
+	// wal.SyncInterval; 0 means DefaultFsyncInterval.
 	FsyncInterval time.Duration
 	// SnapshotInterval is how often the store is snapshotted (when the log
 	// has grown since the last one); 0 means DefaultSnapshotInterval, a
@@ -112,7 +75,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Dir == "" {
 		return c, errors.New("durable: no data directory")
 	}
-	if c.Fsync > FsyncNever {
+	if c.Fsync > wal.SyncNever {
 		return c, fmt.Errorf("durable: unknown %v", c.Fsync)
 	}
 	setDefault(&c.FsyncInterval, DefaultFsyncInterval)

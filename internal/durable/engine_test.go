@@ -15,10 +15,11 @@ import (
 
 	"metricsd/internal/snapshot"
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 	"metricsd/internal/wal"
 )
 
-var modes = []FsyncMode{FsyncAlways, FsyncInterval, FsyncNever}
+var modes = []wal.SyncPolicy{wal.SyncAlways, wal.SyncInterval, wal.SyncNever}
 
 func TestRestartAnswersIdentically(t *testing.T) {
 	tests := []struct {
@@ -72,7 +73,7 @@ func TestRestartAnswersIdentically(t *testing.T) {
 }
 
 // waitWritten waits until the writer has written everything submitted so
-// far (a put under FsyncInterval returns before its write).
+// far (a put under wal.SyncInterval returns before its write).
 func waitWritten(t *testing.T, e *Engine) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -132,7 +133,7 @@ func TestPipelinedSubmitsKeepOrder(t *testing.T) {
 
 func TestGroupCommitSharesFsyncs(t *testing.T) {
 	fs := &faultyFS{gate: make(chan struct{})}
-	e := start(t, Config{Dir: t.TempDir(), Fsync: FsyncAlways, OpenFile: fs.open})
+	e := start(t, Config{Dir: t.TempDir(), Fsync: wal.SyncAlways, OpenFile: fs.open})
 	// The first put's batch is held in its fsync while 99 more are
 	// submitted: they must all share the next fsync.
 	first, err := e.Submit([]byte("k"), store.Point{Timestamp: 0})
@@ -186,15 +187,15 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 func TestDiskFailureResumes(t *testing.T) {
 	tests := []struct {
 		name    string
-		mode    FsyncMode
+		mode    wal.SyncPolicy
 		inject  func(fs *faultyFS)
 		want    string
 		resumes bool
 	}{
-		{"always, write fails", FsyncAlways, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
-		{"always, fsync fails", FsyncAlways, func(fs *faultyFS) { fs.failSync = true }, "fsync segment", false},
-		{"interval, write fails", FsyncInterval, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
-		{"never, write fails", FsyncNever, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
+		{"always, write fails", wal.SyncAlways, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
+		{"always, fsync fails", wal.SyncAlways, func(fs *faultyFS) { fs.failSync = true }, "fsync segment", false},
+		{"interval, write fails", wal.SyncInterval, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
+		{"never, write fails", wal.SyncNever, func(fs *faultyFS) { fs.failWrite = true }, "write segment", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +246,7 @@ func TestDiskFailureResumes(t *testing.T) {
 
 func TestDiskFailureInterval(t *testing.T) {
 	fs := &faultyFS{}
-	e := start(t, Config{Dir: t.TempDir(), Fsync: FsyncInterval, FsyncInterval: time.Millisecond, OpenFile: fs.open})
+	e := start(t, Config{Dir: t.TempDir(), Fsync: wal.SyncInterval, FsyncInterval: time.Millisecond, OpenFile: fs.open})
 	put(t, e, "k", 1, 1)
 	fs.set(func(fs *faultyFS) { fs.failSync = true })
 	put(t, e, "k", 2, 2) // acknowledged before the failing fsync: the interval at risk
@@ -391,7 +392,7 @@ func TestTornTailIsRepaired(t *testing.T) {
 	}
 	f.Write([]byte{200, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9}) // a record cut short
 	f.Close()
-	logs := &logBuffer{}
+	logs := &testnet.LogBuffer{}
 	cfg.Dir, cfg.Logger = crashed, newLogger(logs)
 	if got := dump(t, start(t, cfg)); got != want {
 		t.Fatal("the store after repairing a torn tail differs")
@@ -495,7 +496,7 @@ func TestRecoveryLogsProgress(t *testing.T) {
 	waitWritten(t, e)
 	crashed := copyDir(t, dir)
 	closeEngine(t, e)
-	logs := &logBuffer{}
+	logs := &testnet.LogBuffer{}
 	cfg.Dir, cfg.Logger, cfg.ProgressInterval = crashed, newLogger(logs), time.Nanosecond
 	start(t, cfg)
 	out := logs.String()
@@ -622,7 +623,7 @@ func TestConcurrentNewSeriesKeepOrder(t *testing.T) {
 func TestReplayUnderPointLimitWithRetention(t *testing.T) {
 	var clock atomic.Int64
 	now := func() time.Time { return time.Unix(clock.Load(), 0) }
-	cfg := Config{Dir: t.TempDir(), Fsync: FsyncNever, SnapshotInterval: -1,
+	cfg := Config{Dir: t.TempDir(), Fsync: wal.SyncNever, SnapshotInterval: -1,
 		Limits: store.Limits{MaxPoints: 100, Retention: 10, Now: now}}
 	e := start(t, cfg)
 	for i := range 1000 {
@@ -651,7 +652,7 @@ func TestReplayUnderPointLimitWithRetention(t *testing.T) {
 // warning.
 func TestDataDirectoryPermissions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	e := start(t, Config{Dir: dir, Fsync: FsyncAlways})
+	e := start(t, Config{Dir: dir, Fsync: wal.SyncAlways})
 	put(t, e, "k", 1, 1)
 	if err := e.Snapshot(); err != nil {
 		t.Fatal(err)
@@ -683,7 +684,7 @@ func TestDataDirectoryPermissions(t *testing.T) {
 	if err := os.Chmod(open, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs testnet.LogBuffer
 	closeEngine(t, start(t, Config{Dir: open, Logger: newLogger(&logs)}))
 	if !strings.Contains(logs.String(), "readable or writable by group or others") {
 		t.Errorf("no warning about a directory of mode 0755:\n%s", logs.String())

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"metricsd/internal/snapshot"
+	"metricsd/internal/testnet"
 	"metricsd/internal/wal"
 )
 
@@ -46,7 +47,7 @@ func TestDamagedSnapshotFallsBack(t *testing.T) {
 			list, _ := snapshot.List(dir)
 			newest := snapshot.Path(dir, list[len(list)-1])
 			flip(t, newest, 100)
-			logs := &logBuffer{}
+			logs := &testnet.LogBuffer{}
 			reg := prometheus.NewRegistry()
 			cfg.Dir, cfg.Logger, cfg.Registerer = dir, newLogger(logs), reg
 			e := start(t, cfg)
@@ -165,7 +166,7 @@ func TestFlippedLastRecordStopsStartup(t *testing.T) {
 	// Under --fsync=always the last record was acknowledged: a bad checksum
 	// there is damage, not a torn write.
 	dir := t.TempDir()
-	cfg := Config{Dir: dir, Fsync: FsyncAlways, SnapshotInterval: -1}
+	cfg := Config{Dir: dir, Fsync: wal.SyncAlways, SnapshotInterval: -1}
 	e := start(t, cfg)
 	workload(t, e, 100)
 	crashed := copyDir(t, dir)

@@ -96,7 +96,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		OpenFile:     e.cfg.OpenFile,
 		Logger:       e.log,
 		Registerer:   e.cfg.Registerer,
-		Sync:         e.cfg.Fsync.policy(),
+		Sync:         e.cfg.Fsync,
 		SyncInterval: e.cfg.FsyncInterval,
 	}
 	e.wal, err = wal.Open(filepath.Join(dir, walDir), opts)

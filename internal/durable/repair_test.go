@@ -120,7 +120,7 @@ func TestRepairAfterDamage(t *testing.T) {
 			}
 			// Fsync never: the damage is made by hand, and the log is
 			// copied once it is written (waitWritten).
-			cfg := Config{SegmentSize: 16 << 10, SnapshotInterval: -1, Fsync: FsyncNever}
+			cfg := Config{SegmentSize: 16 << 10, SnapshotInterval: -1, Fsync: wal.SyncNever}
 			dir, _ := snapshotsDir(t, cfg, snaps)
 			if snaps == 0 {
 				// More log, so that the last segment holds several KiB.

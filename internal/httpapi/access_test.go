@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,13 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"metricsd/internal/store"
 	"metricsd/internal/testcerts"
+	"metricsd/internal/testnet"
 )
 
 // publicAddr is a non-loopback listen address for the gate's decision;
@@ -199,24 +198,6 @@ func TestWebConfigRejected(t *testing.T) {
 	}
 }
 
-// logBuffer is a log destination safe for the server's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestAdminRoutesGated(t *testing.T) {
 	users := "basic_auth_users:\n  alice: " + bcryptHash(t, "pw") + "\n"
 	for _, tc := range []struct {
@@ -236,7 +217,7 @@ func TestAdminRoutesGated(t *testing.T) {
 		{"all interfaces with a header-only web config", publicAddr, "http_server_config:\n  http2: false\n", http.StatusNotFound, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs logBuffer
+			var logs testnet.LogBuffer
 			cfg := Config{Addr: tc.addr, Pprof: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 			if tc.web != "" {
 				cfg.WebConfigFile = writeWebConfig(t, tc.web)

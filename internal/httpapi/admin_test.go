@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"metricsd/internal/store"
+	"metricsd/internal/testnet"
 )
 
 // failingDeleter fails every delete after deleting n keys.
@@ -115,10 +115,10 @@ func TestAdminDeleteUnrouted(t *testing.T) {
 }
 
 func TestAdminDeleteIsLogged(t *testing.T) {
-	var logs strings.Builder
+	var logs testnet.LogBuffer
 	st := store.NewMemory()
 	st.Put([]byte("evil"), store.Point{Timestamp: 99999999999, Value: 1})
-	api := startAPI(t, Config{Storage: st, Deleter: st, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &logs}, nil))})
+	api := startAPI(t, Config{Storage: st, Deleter: st, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	resp, err := http.Post(api.url+"/api/v1/admin/delete?match=evil", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -127,16 +127,4 @@ func TestAdminDeleteIsLogged(t *testing.T) {
 	if got := logs.String(); !strings.Contains(got, `msg="admin delete" match=evil deleted=1 remote=127.0.0.1:`) {
 		t.Fatalf("the delete was not logged:\n%s", got)
 	}
-}
-
-// lockedWriter serialises writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -27,7 +27,7 @@ const maxTargets = 256
 
 // graphiteAPI serves graphite-web's endpoints over a store.
 type graphiteAPI struct {
-	st     store.Storage
+	st     store.Engine
 	engine *graphiteweb.Engine
 	now    func() time.Time
 	log    *slog.Logger
@@ -326,14 +326,19 @@ func (a *graphiteAPI) badRequest(w http.ResponseWriter, r *http.Request, err err
 	http.Error(w, err.Error(), http.StatusBadRequest)
 }
 
-// serverError answers a failure that is not the request's fault. A client
-// that went away gets nothing.
+// serverErrorText is the whole body of every 500: an error's text can
+// name files and addresses of the server, so it goes to the log only.
+const serverErrorText = "internal error: the server's log has the details"
+
+// serverError answers a failure that is not the request's fault with
+// serverErrorText, and logs the failure. A client that went away gets
+// nothing.
 func (a *graphiteAPI) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return
 	}
 	a.log.Warn("graphite API request failed", "path", r.URL.Path, "err", err)
-	http.Error(w, "internal error: "+err.Error(), http.StatusInternalServerError)
+	http.Error(w, serverErrorText, http.StatusInternalServerError)
 }
 
 // writeJSON answers 200 with a JSON body that graphite-web marks uncacheable.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -200,5 +201,53 @@ func TestRemoteWriteRefusals(t *testing.T) {
 		rwSeries([]prompb.Sample{{Value: 1, Timestamp: 1000}}, "__name__", "b"))
 	if got := lim.postWrite(t, two, "application/x-protobuf"); got != 400 {
 		t.Errorf("past the series limit: status %d, want 400", got)
+	}
+}
+
+// countingEngine records, for the remote_write test below, how many puts
+// were submitted before the first ticket was waited on.
+type countingEngine struct {
+	*store.Memory
+	mu               sync.Mutex
+	submitted        int
+	submittedAtFirst int // submissions when the first Wait came; -1 before
+}
+
+func (c *countingEngine) Submit(key []byte, p store.Point) (store.Ticket, error) {
+	if err := c.Memory.Put(key, p); err != nil {
+		return store.Ticket{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.submitted++
+	return store.NewTicket(c, c.submitted), nil
+}
+
+// Wait implements store.Waiter.
+func (c *countingEngine) Wait(int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.submittedAtFirst < 0 {
+		c.submittedAtFirst = c.submitted
+	}
+	return nil
+}
+
+// TestRemoteWriteSubmitsBeforeWaiting checks that a request's samples are
+// all submitted before the first is waited on, so that under --fsync
+// always they share the log's fsyncs instead of paying one each.
+func TestRemoteWriteSubmitsBeforeWaiting(t *testing.T) {
+	eng := &countingEngine{Memory: store.NewMemory(), submittedAtFirst: -1}
+	a := startAPI(t, Config{Storage: eng})
+	body := rwBody(t,
+		rwSeries([]prompb.Sample{{Value: 1, Timestamp: 1000}, {Value: 2, Timestamp: 2000}}, "__name__", "a"),
+		rwSeries([]prompb.Sample{{Value: 3, Timestamp: 1000}}, "__name__", "b"))
+	if got := a.postWrite(t, body, "application/x-protobuf"); got != 204 {
+		t.Fatalf("status %d, want 204", got)
+	}
+	eng.mu.Lock()
+	defer eng.mu.Unlock()
+	if eng.submitted != 3 || eng.submittedAtFirst != 3 {
+		t.Errorf("submitted %d, %d of them before the first wait; want 3 before it", eng.submitted, eng.submittedAtFirst)
 	}
 }

@@ -39,8 +39,9 @@ const (
 
 // Config is what a Server needs; the root package fills it.
 type Config struct {
-	// Storage answers the Graphite API. Required.
-	Storage store.Storage
+	// Storage answers the Graphite API and stores remote_write samples.
+	// Required.
+	Storage store.Engine
 	// Deleter backs POST /api/v1/admin/delete; nil leaves it unrouted.
 	Deleter store.Deleter
 	// Gatherer is served at /metrics in the Prometheus text format; nil

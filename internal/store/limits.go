@@ -57,11 +57,26 @@ func NewMemoryWith(l Limits) *Memory {
 }
 
 // checkKey refuses a new key longer than MaxKeyLength.
-func (m *Memory) checkKey(key []byte) error {
-	if n := m.limits.MaxKeyLength; n > 0 && len(key) > n {
+func (m *Memory) checkKey(key []byte) error { return m.limits.checkKey(key) }
+
+func (l *Limits) checkKey(key []byte) error {
+	if n := l.MaxKeyLength; n > 0 && len(key) > n {
 		return fmt.Errorf("%w: key of %d bytes is longer than the limit of %d", ErrLimit, len(key), n)
 	}
 	return nil
+}
+
+// CheckPut refuses a put that l refuses whatever a store holds: a key
+// longer than MaxKeyLength, a timestamp outside the retention window or
+// too far ahead of the clock. MaxSeries and MaxPoints depend on what is
+// stored and are not checked. It is what a node that forwards a put
+// elsewhere (a cluster node) checks before forwarding, so that it refuses
+// what a single server refuses, with the same errors.
+func (l *Limits) CheckPut(key []byte, ts int64) error {
+	if err := l.checkKey(key); err != nil {
+		return err
+	}
+	return l.checkTime(ts)
 }
 
 // checkSeries refuses a new series past MaxSeries. m.orderMu must be held.
@@ -118,15 +133,17 @@ func (m *Memory) cutoff() int64 {
 // checkTime refuses a point older than the retention window or further
 // ahead of the clock than MaxFuture. Both wrap ErrLimit, so that a
 // write-ahead log replaying such a put skips it.
-func (m *Memory) checkTime(ts int64) error {
-	if m.limits.Retention <= 0 && m.limits.MaxFuture <= 0 {
+func (m *Memory) checkTime(ts int64) error { return m.limits.checkTime(ts) }
+
+func (l *Limits) checkTime(ts int64) error {
+	if l.Retention <= 0 && l.MaxFuture <= 0 {
 		return nil
 	}
-	now := m.limits.now()
-	if r := m.limits.Retention; r > 0 && now >= math.MinInt64+r && ts < now-r {
+	now := l.now()
+	if r := l.Retention; r > 0 && now >= math.MinInt64+r && ts < now-r {
 		return fmt.Errorf("%w: timestamp %d is older than the retention window (oldest kept: %d)", ErrLimit, ts, now-r)
 	}
-	if f := m.limits.MaxFuture; f > 0 && now <= math.MaxInt64-f && ts > now+f {
+	if f := l.MaxFuture; f > 0 && now <= math.MaxInt64-f && ts > now+f {
 		return fmt.Errorf("%w: %w: timestamp %d is more than %d s ahead of the clock (%d)", ErrLimit, ErrFuture, ts, f, now)
 	}
 	return nil

@@ -298,3 +298,34 @@ func TestMaxFutureAndKeyLength(t *testing.T) {
 		t.Fatalf("%d series, want 2: a refused put left a key", series)
 	}
 }
+
+// TestCheckPutRefusesWhatAStoreRefuses checks that CheckPut, which a
+// cluster node runs before forwarding a put, refuses exactly the puts that
+// a store with the same limits refuses whatever it holds, with the same
+// errors.
+func TestCheckPutRefusesWhatAStoreRefuses(t *testing.T) {
+	l := Limits{MaxKeyLength: 4, Retention: 100, MaxFuture: 10, Now: fixedClock(1000)}
+	tests := []struct {
+		key     string
+		ts      int64
+		refused bool
+		future  bool
+	}{
+		{"abcd", 1000, false, false},
+		{"abcde", 1000, true, false},
+		{"a", 900, false, false},
+		{"a", 899, true, false},
+		{"a", 1010, false, false},
+		{"a", 1011, true, true},
+	}
+	for _, tt := range tests {
+		err := l.CheckPut([]byte(tt.key), tt.ts)
+		if tt.refused != (err != nil) || (err != nil && !errors.Is(err, ErrLimit)) || tt.future != errors.Is(err, ErrFuture) {
+			t.Errorf("CheckPut(%q, %d) = %v, want refused=%v future=%v", tt.key, tt.ts, err, tt.refused, tt.future)
+		}
+		stored := NewMemoryWith(l).Put([]byte(tt.key), pt(tt.ts, 1))
+		if fmt.Sprint(stored) != fmt.Sprint(err) {
+			t.Errorf("key %q ts %d: store says %v, CheckPut %v", tt.key, tt.ts, stored, err)
+		}
+	}
+}

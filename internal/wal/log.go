@@ -52,6 +52,16 @@ const (
 	SyncNever
 )
 
+var syncNames = [...]string{SyncAlways: "always", SyncInterval: "interval", SyncNever: "never"}
+
+// String is the policy's name, as --fsync spells it, for logs.
+func (p SyncPolicy) String() string {
+	if int(p) < len(syncNames) {
+		return syncNames[p]
+	}
+	return fmt.Sprintf("SyncPolicy(%d)", p)
+}
+
 // Options configure a Log.
 type Options struct {
 	// SegmentSize bounds a segment file's bytes; no record crosses a

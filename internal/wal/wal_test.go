@@ -555,5 +555,3 @@ func TestSyncerFailureIsSticky(t *testing.T) {
 		t.Fatalf("Close = %v, want the failure", err)
 	}
 }
-
-func (p SyncPolicy) String() string { return [...]string{"always", "interval", "never"}[p] }
