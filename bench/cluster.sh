@@ -15,12 +15,13 @@
 #
 # Environment: DURATION of each measured load (10s), WARMUP before it (3s),
 # CONNS connections for "puts" (64), CONNS_PER_NODE for "capacity" (32),
-# PIPELINE requests in flight a connection (1), KEYS (1000), POINTS for
+# PIPELINE requests in flight a connection (1), PIPELINES the depths
+# "puts" runs in turn within a round (PIPELINE), KEYS (1000), POINTS for
 # "memory" (300000), ROUNDS of "puts" and "capacity" (1; the rows alternate
 # within a round), QUOTA a capped node's cpu.max (25000 100000),
 # BASE_PORT (35000: every listener takes the next free port from there to
 # BASE_PORT+999), OUT a directory to keep the raw results
-# in (results.jsonl; default a temporary one), METRICSD a metricsd binary
+# in (results.jsonl; default: the tables only), METRICSD a metricsd binary
 # to measure instead of building this tree's.
 #
 # Every process runs in its own CPU cgroup (v2, or v1's cpu and cpuacct
@@ -29,11 +30,11 @@
 # is skipped with a message. Needs Go, python3, root for the cgroups.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -eq 1 ] || { sed -n '2,29p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,30p' "$0" >&2; exit 2; }
 mode=$1
 
 duration=${DURATION:-10s} warmup=${WARMUP:-3s}
-conns=${CONNS:-64} per_node=${CONNS_PER_NODE:-32} pipeline=${PIPELINE:-1}
+conns=${CONNS:-64} per_node=${CONNS_PER_NODE:-32} pipeline=${PIPELINE:-1} pipelines=${PIPELINES:-$pipeline}
 keys=${KEYS:-1000} points=${POINTS:-300000} rounds=${ROUNDS:-1}
 quota=${QUOTA:-25000 100000} base=${BASE_PORT:-35000}
 work=$(mktemp -d /tmp/metricsd-cbench.XXXXXX)
@@ -325,16 +326,20 @@ ceiling() {
 }
 
 puts() {
-	local r n
-	echo "== acknowledged puts: $conns connections x $pipeline pipelined, $duration each"
+	local r n p
+	echo "== acknowledged puts: $conns connections x ${pipelines// /, } pipelined, $duration each"
 	for r in $(seq "$rounds"); do
-		fresh; start_single memory; load single-memory 1 "$conns"
-		fresh; start_single durable; load single-durable 1 "$conns"
-		for n in 1 2 3; do
-			fresh; start_nats; start_nodes "$n" max; load "cluster-$n" "$n" "$conns"
+		for p in $pipelines; do
+			pipeline=$p
+			fresh; start_single memory; load single-memory 1 "$conns"
+			fresh; start_single durable; load single-durable 1 "$conns"
+			for n in 1 2 3; do
+				fresh; start_nats; start_nodes "$n" max; load "cluster-$n" "$n" "$conns"
+			done
 		done
 		fresh
 	done
+	pipeline=${PIPELINE:-1}
 	report table puts "$results"
 }
 
@@ -394,5 +399,5 @@ report machine
 case $mode in
 ceiling | puts | capacity | memory) "$mode" ;;
 all) ceiling; puts; capacity; memory ;;
-*) sed -n '2,29p' "$0" >&2; exit 2 ;;
+*) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac
