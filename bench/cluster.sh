@@ -300,12 +300,12 @@ load() {
 	for name in "${node_names[@]}"; do groups+=("$name"); done
 	cg_new load max
 	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
-		--duration "$warmup" --json >"$run/warmup.json" || true
+		-n 0 --duration "$warmup" --json >"$run/warmup.json" || true
 	for name in "${groups[@]}"; do before+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do before+=("throttled.$name=$(cg_throttled "$name")"); done
 	before+=("machine=$(report busy)")
 	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
-		--duration "$duration" --json >"$run/bench.json" || rc=$?
+		-n 0 --duration "$duration" --json >"$run/bench.json" || rc=$?
 	after+=("machine=$(report busy)")
 	for name in "${groups[@]}"; do after+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do after+=("throttled.$name=$(cg_throttled "$name")"); done
@@ -360,9 +360,11 @@ capacity() {
 }
 
 # memory: in-order puts into KEYS keys (every put a new point), to one
-# server and to 3 nodes: a quarter of POINTS first (it creates the series
-# and the buffers), then the rest; each node's points and live heap (after
-# a forced GC) after each step. Bytes a point is the heap growth of the
+# server and to 3 nodes through node1 only (so node2 and node3 hold only
+# what their partitions' engines keep, node1 the write path's buffers
+# besides): a quarter of POINTS first (it creates the series and the
+# buffers), then the rest; each node's points and live heap (after a
+# forced GC) after each step. Bytes a point is the heap growth of the
 # second step over the points it added on that node, as bench/rss.sh's
 # growth figure, so fixed and per-series costs drop out. 100 connections
 # own 1/100 of the keys each, so with POINTS a multiple of 4 × KEYS every
@@ -372,11 +374,12 @@ capacity() {
 memory() {
 	local kind n r=1 first=$((points / 4)) start
 	start=$(($(date +%s) - points / keys - 10))
-	echo "== memory: $points points over $keys keys, 1 server --in-memory vs 3 nodes"
+	echo "== memory: $points points over $keys keys, 1 server --in-memory vs 3 nodes (puts through node1)"
 	for kind in single cluster; do
 		fresh
 		if [ $kind = single ]; then start_single memory; n=1; else start_nats; start_nodes 3 max; n=3; fi
 		cg_new load max
+		addrs=${addrs%%,*} # node1's
 		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P 16 --keys "$keys" \
 			-n "$first" -start "$start" --duration 30m --json >"$run/bench1.json"
 		report heap "$run/heap-before.json" "$https"
