@@ -35,7 +35,7 @@ mode=$1
 
 duration=${DURATION:-10s} warmup=${WARMUP:-3s}
 conns=${CONNS:-64} per_node=${CONNS_PER_NODE:-32} pipeline=${PIPELINE:-1} pipelines=${PIPELINES:-$pipeline}
-keys=${KEYS:-1000} points=${POINTS:-300000} rounds=${ROUNDS:-1}
+keys=${KEYS:-1000} points=${POINTS:-300000} rounds=${ROUNDS:-1} mem_pipeline=${MEMORY_PIPELINE:-16}
 quota=${QUOTA:-25000 100000} base=${BASE_PORT:-35000}
 work=$(mktemp -d /tmp/metricsd-cbench.XXXXXX)
 out=${OUT:-$work}
@@ -380,13 +380,13 @@ memory() {
 		if [ $kind = single ]; then start_single memory; n=1; else start_nats; start_nodes 3 max; n=3; fi
 		cg_new load max
 		addrs=${addrs%%,*} # node1's
-		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P 16 --keys "$keys" \
+		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$mem_pipeline" --keys "$keys" \
 			-n "$first" -start "$start" --duration 30m --json >"$run/bench1.json"
-		report heap "$run/heap-before.json" "$https"
-		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P 16 --keys "$keys" \
+		report heap "$out/heap-$kind-before.json" "$https"
+		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$mem_pipeline" --keys "$keys" \
 			-n $((points - first)) -start $((start + first / keys)) --duration 30m --json >"$run/bench2.json"
-		report heap "$run/heap-after.json" "$https"
-		report memory "$results" "$kind" "$n" "$points" "$run/heap-before.json" "$run/heap-after.json"
+		report heap "$out/heap-$kind-after.json" "$https"
+		report memory "$results" "$kind" "$n" "$points" "$out/heap-$kind-before.json" "$out/heap-$kind-after.json"
 	done
 	fresh
 	report table memory "$results"

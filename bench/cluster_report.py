@@ -14,7 +14,8 @@
   cluster_report.py heap OUT HOST:PORT,...        force a GC on each node (its
                                                  HTTP address, /debug/pprof),
                                                  then save their live heap,
-                                                 points and series to OUT
+                                                 points and series to OUT (and
+                                                 each heap profile beside it)
   cluster_report.py busy                         print the CPU microseconds the
                                                  whole machine has been busy
                                                  (/proc/stat: all but idle, iowait,
@@ -147,9 +148,12 @@ def scrape(url):
 
 def heap(out, https):
     nodes = []
-    for addr in https.split(","):
+    for i, addr in enumerate(https.split(","), 1):
         http = "http://" + addr
-        scrape(http + "/debug/pprof/heap?gc=1")  # the profile forces a GC first
+        # The profile forces a GC first; it is kept beside OUT, for
+        # go tool pprof -diff_base.
+        with open(f"{out.removesuffix('.json')}-node{i}.pb.gz", "wb") as f:
+            f.write(scrape(http + "/debug/pprof/heap?gc=1"))
         vals = {}
         for line in scrape(http + "/metrics").decode().splitlines():
             parts = line.split()
