@@ -362,17 +362,18 @@ capacity() {
 # memory: in-order puts into KEYS keys (every put a new point), to one
 # server and to 3 nodes through node1 only (so node2 and node3 hold only
 # what their partitions' engines keep, node1 the write path's buffers
-# besides): a quarter of POINTS first (it creates the series and the
-# buffers), then the rest; each node's points and live heap (after a
-# forced GC) after each step. Bytes a point is the heap growth of the
-# second step over the points it added on that node, as bench/rss.sh's
-# growth figure, so fixed and per-series costs drop out. 100 connections
-# own 1/100 of the keys each, so with POINTS a multiple of 4 × KEYS every
-# key gets the same rounds and the second step's timestamps all follow the
-# first's: every put is a new point. Each connection keeps 16 puts in
-# flight (this is not a latency figure; a session answers in order).
+# besides), in three steps: a quarter of POINTS, another quarter, then the
+# other half; each node's points and live heap (after a forced GC) after
+# the second and third steps. Bytes a point is the heap growth of the third
+# step over the points it added on that node, as bench/rss.sh's growth
+# figure, so that the costs a node pays once (series, key cache, buffers,
+# which the first two steps have grown) drop out. 100 connections own
+# 1/100 of the keys each, so with POINTS a multiple of 4 × 100 × KEYS / 100
+# every key gets the same rounds and each step's timestamps follow the
+# last's: every put is a new point. Each connection keeps MEMORY_PIPELINE
+# puts in flight (this is not a latency figure; a session answers in order).
 memory() {
-	local kind n r=1 first=$((points / 4)) start
+	local kind n r=1 quarter=$((points / 4)) start
 	start=$(($(date +%s) - points / keys - 10))
 	echo "== memory: $points points over $keys keys, 1 server --in-memory vs 3 nodes (puts through node1)"
 	for kind in single cluster; do
@@ -380,16 +381,21 @@ memory() {
 		if [ $kind = single ]; then start_single memory; n=1; else start_nats; start_nodes 3 max; n=3; fi
 		cg_new load max
 		addrs=${addrs%%,*} # node1's
-		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$mem_pipeline" --keys "$keys" \
-			-n "$first" -start "$start" --duration 30m --json >"$run/bench1.json"
+		put_step 0 "$quarter"
+		put_step "$quarter" "$quarter"
 		report heap "$out/heap-$kind-before.json" "$https"
-		cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$mem_pipeline" --keys "$keys" \
-			-n $((points - first)) -start $((start + first / keys)) --duration 30m --json >"$run/bench2.json"
+		put_step $((2 * quarter)) $((points - 2 * quarter))
 		report heap "$out/heap-$kind-after.json" "$https"
 		report memory "$results" "$kind" "$n" "$points" "$out/heap-$kind-before.json" "$out/heap-$kind-after.json"
 	done
 	fresh
 	report table memory "$results"
+}
+
+# put_step DONE N: N in-order puts to $addrs following DONE earlier ones.
+put_step() {
+	cg_run load "$bin" bench --addr "$addrs" --workload put -c 100 -P "$mem_pipeline" --keys "$keys" \
+		-n "$2" -start $((start + $1 / keys)) --duration 30m --json >"$run/step.json"
 }
 
 cg_init

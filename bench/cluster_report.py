@@ -13,7 +13,8 @@
                                                  CPU microseconds around it
   cluster_report.py heap OUT HOST:PORT,...        force a GC on each node (its
                                                  HTTP address, /debug/pprof),
-                                                 then save their live heap,
+                                                 then save their live heap (heap
+                                                 goal and heap_alloc after the GC),
                                                  points and series to OUT (and
                                                  each heap profile beside it)
   cluster_report.py busy                         print the CPU microseconds the
@@ -157,7 +158,8 @@ def heap(out, https):
         vals = {}
         for line in scrape(http + "/metrics").decode().splitlines():
             parts = line.split()
-            if len(parts) == 2 and parts[0] in ("go_memstats_heap_alloc_bytes", "metricsd_points", "metricsd_series"):
+            if len(parts) == 2 and parts[0] in ("go_memstats_heap_alloc_bytes", "go_memstats_next_gc_bytes",
+                                                 "go_gc_gogc_percent", "metricsd_points", "metricsd_series"):
                 vals[parts[0]] = float(parts[1])
         nodes.append(vals)
     with open(out, "w") as f:
@@ -172,10 +174,18 @@ def memory(results, kind, n, points, before, after):
     total = sum(x["metricsd_points"] for x in a)
     per = []
     for x, y in zip(b, a):
-        grown = y["go_memstats_heap_alloc_bytes"] - x["go_memstats_heap_alloc_bytes"]
+        # The live heap at the forced GC: the heap goal that GC set is
+        # live × (1 + GOGC/100) plus the same factor of stacks and globals,
+        # which do not change here. heap_alloc would also count what the
+        # node allocated between that GC and the scrape (a cluster node's
+        # heartbeats and consumers never rest).
+        factor = 1 + y["go_gc_gogc_percent"] / 100
+        grown = (y["go_memstats_next_gc_bytes"] - x["go_memstats_next_gc_bytes"]) / factor
+        alloc_grown = y["go_memstats_heap_alloc_bytes"] - x["go_memstats_heap_alloc_bytes"]
         added = y["metricsd_points"] - x["metricsd_points"]
         pts = y["metricsd_points"]
         per.append({"points": pts, "series": y["metricsd_series"], "points_added": added, "heap_growth": grown,
+                    "heap_alloc_growth": alloc_grown,
                     "bytes_per_point": grown / added if added else None,
                     "share_vs_fair": pts / (total / len(a)) - 1 if total else None})
     m = {"row": "memory-" + kind, "nodes": int(n), "sent": int(points), "stored": total, "per_node": per,
@@ -252,8 +262,8 @@ def capacity_table(rows):
 
 
 def memory_table(rows):
-    print("| target | points stored | node | points | vs total/N | series | points added (step 2) "
-          "| live heap growth (step 2) | bytes / point |")
+    print("| target | points stored | node | points | vs total/N | series | points added (last step) "
+          "| live heap growth (last step) | bytes / point |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         for i, p in enumerate(r["per_node"], 1):
