@@ -53,6 +53,39 @@ func appendRecord(b, key []byte, rev uint64, p store.Point) []byte {
 	return binary.BigEndian.AppendUint64(b, math.Float64bits(p.Value))
 }
 
+// maxRecordOverhead bounds what appendRecord and appendRecordRevLater add
+// to a batch beyond the key: the key's length (3 bytes for any key a batch
+// holds), the revision (revisionWidth at most), the timestamp (10) and the
+// value (8).
+const maxRecordOverhead = 3 + revisionWidth + binary.MaxVarintLen64 + 8
+
+// revisionWidth is the room appendRecordRevLater leaves for a revision: a
+// uvarint padded to its greatest length, which binary.Uvarint, and so
+// decodeBatch, reads like the shortest one.
+const revisionWidth = binary.MaxVarintLen64
+
+// appendRecordRevLater appends one point of a published batch whose key
+// revision is not known yet, and returns where putRevision writes it.
+func appendRecordRevLater(b, key []byte, p store.Point) ([]byte, int) {
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	off := len(b)
+	b = append(b, make([]byte, revisionWidth)...)
+	b = binary.AppendVarint(b, p.Timestamp)
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(p.Value)), off
+}
+
+// putRevision writes rev into the revisionWidth bytes at the start of b as
+// a padded uvarint: seven bits a byte, the continuation bit set on all but
+// the last byte.
+func putRevision(b []byte, rev uint64) {
+	for i := range revisionWidth - 1 {
+		b[i] = byte(rev) | 0x80
+		rev >>= 7
+	}
+	b[revisionWidth-1] = byte(rev)
+}
+
 // decodeBatch calls fn for each point of a published batch, in order. key
 // is a view into b.
 func decodeBatch(b []byte, fn func(key []byte, rev uint64, p store.Point) error) error {

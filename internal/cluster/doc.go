@@ -9,8 +9,9 @@
 //   - Streams METRICSD_0 ... METRICSD_{S-1}, file storage, R3 (R1 on a lone
 //     server): partition p's subject metricsd.p.<p> lives in stream p mod S,
 //     so that stream leaders spread over the NATS servers.
-//   - KV bucket metricsd-keys: one entry per course key, made by Create
-//     before the key's first point is published; its revision is the key's
+//   - KV bucket metricsd-keys: one entry per course key, created (a
+//     publish expecting no earlier message on the key's subject) before the
+//     key's first point is published; its revision is the key's
 //     cluster-wide first-insertion order (what `get *` sorts by).
 //   - KV bucket metricsd-owners, key p<p>: the name of the node that owns
 //     partition p; a lease renewed by compare-and-set (see lease.go).
@@ -20,5 +21,8 @@
 //
 // A published message is a batch of points of one partition, encoded by
 // appendRecord: per point uvarint(len(key)) key uvarint(key revision)
-// varint(timestamp) and the value's IEEE bits (8 bytes, big endian).
+// varint(timestamp) and the value's IEEE bits (8 bytes, big endian). The
+// revision of a key's first put on a node is written in once its entry is
+// created, as a uvarint padded to 10 bytes (appendRecordRevLater), which
+// decodes like the shortest form.
 package cluster

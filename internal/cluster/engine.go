@@ -21,8 +21,9 @@ import (
 )
 
 // ErrUnavailable is what a client is told when the cluster could not take
-// a put or answer a get within OpTimeout; the cause goes to the log.
-var ErrUnavailable = errors.New("cluster unavailable")
+// a put or answer a get within OpTimeout; the cause goes to the log. It is
+// the store's, so that the protocol answers its text.
+var ErrUnavailable = store.ErrUnavailable
 
 // Names in JetStream (see doc.go).
 const (
@@ -64,8 +65,11 @@ type Engine struct {
 	writers  []*writer          // by partition
 	replicas int
 
-	revMu sync.RWMutex
-	revs  map[string]uint64 // key → its revision in the keys bucket, cached
+	createMu sync.Mutex // orders the sends to creates (see keyRevision)
+	revMu    sync.RWMutex
+	revs     map[string]uint64  // key → its revision in the keys bucket, cached
+	creating map[string]*keyRev // keys whose entry is being created
+	creates  chan *keyRev       // entries to create, in submission order
 
 	lease *leases
 
@@ -85,7 +89,8 @@ func New(cfg Config) (*Engine, error) {
 	}
 	var boot [6]byte
 	rand.Read(boot[:])
-	e := &Engine{cfg: cfg, log: cfg.Logger, boot: cfg.Node + "-" + hex.EncodeToString(boot[:]), revs: make(map[string]uint64)}
+	e := &Engine{cfg: cfg, log: cfg.Logger, boot: cfg.Node + "-" + hex.EncodeToString(boot[:]), revs: make(map[string]uint64),
+		creating: make(map[string]*keyRev), creates: make(chan *keyRev, keyCreatesInFlight)}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e, nil
 }
@@ -111,6 +116,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.cancel()
 		return err
 	}
+	acks := make(chan pendingCreate, keyCreatesInFlight)
+	e.wg.Add(2)
+	go func() { defer e.wg.Done(); e.publishCreates(acks) }()
+	go func() { defer e.wg.Done(); e.ackCreates(acks) }()
 	e.writers = make([]*writer, e.layout.Partitions)
 	for p := range e.writers {
 		e.writers[p] = newWriter(e, p)
@@ -132,15 +141,31 @@ func (e *Engine) Start(ctx context.Context) error {
 	return nil
 }
 
-// Submit implements store.Engine. A cluster put is acknowledged by
-// JetStream, so Submit publishes and waits (Put) and hands back a ticket
-// that is already complete: a session's pipelined puts are published one
-// after the other, while concurrent clients' puts still share a publish
-// per partition (the writer's batching). Pipelining one client's puts into
-// one publish needs a per-partition order across batches in flight; it is
-// not done yet (docs/cluster.md).
+// Submit implements store.Engine: it queues the point in its partition's
+// filling batch and returns at once; the ticket is that batch, done once
+// JetStream has acknowledged it (stored on a quorum of the stream's
+// replicas) or it failed (ErrUnavailable: then the point may or may not
+// have been stored, as with any timeout). So a session's pipelined puts
+// share publishes with each other and with other clients' puts, and the
+// writer keeps their order (see writer). The first put of a key on this
+// node also starts the creation of the key's order entry, without waiting
+// for it: the entry is created before the batch holding the point is
+// published, and one client's new keys get their revisions in the order
+// it put them. An error from Submit (ErrUnavailable: the node has not
+// joined or is closed) means nothing was queued.
 func (e *Engine) Submit(key []byte, p store.Point) (store.Ticket, error) {
-	return store.Ticket{}, e.Put(key, p)
+	if !e.started.Load() || e.ctx.Err() != nil {
+		return store.Ticket{}, ErrUnavailable
+	}
+	rev, kr, err := e.keyRevision(key)
+	if err != nil {
+		return store.Ticket{}, err
+	}
+	b, err := e.writers[PartitionOf(key, e.layout.Partitions)].enqueue(key, rev, kr, p)
+	if err != nil {
+		return store.Ticket{}, ErrUnavailable
+	}
+	return store.NewTicket(b, 0), nil
 }
 
 // connect connects to NATS and creates or binds everything in JetStream.
@@ -160,7 +185,8 @@ func (e *Engine) connect(ctx context.Context) error {
 		return fmt.Errorf("cluster: connect to %s: %w", strings.Join(e.cfg.URLs, ","), err)
 	}
 	e.nc = nc
-	if e.js, err = jetstream.New(nc); err != nil {
+	// The async timeout bounds a key-order create whose ack never comes.
+	if e.js, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(e.cfg.OpTimeout)); err != nil {
 		nc.Close()
 		return fmt.Errorf("cluster: %w", err)
 	}
@@ -291,61 +317,16 @@ func (e *Engine) streamName(p int) string {
 // Partitions is the cluster's number of partitions.
 func (e *Engine) Partitions() int { return e.layout.Partitions }
 
-// Put implements store.Storage: it publishes the point to its partition and
-// returns once JetStream has acknowledged it (stored on a quorum of the
-// stream's replicas). An error is ErrUnavailable; then the point may or may
-// not have been stored, as with any timeout.
+// Put implements store.Storage: Submit, then wait for the ticket. It
+// returns once JetStream has acknowledged the point (stored on a quorum of
+// the stream's replicas). An error is ErrUnavailable; then the point may
+// or may not have been stored, as with any timeout.
 func (e *Engine) Put(key []byte, p store.Point) error {
-	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.OpTimeout)
-	defer cancel()
-	rev, err := e.revision(ctx, key)
+	t, err := e.Submit(key, p)
 	if err != nil {
-		e.log.Warn("put failed: key order", "err", err)
-		return ErrUnavailable
+		return err
 	}
-	if err := e.writers[PartitionOf(key, e.layout.Partitions)].put(ctx, key, rev, p); err != nil {
-		e.log.Warn("put failed: publish", "err", err)
-		return ErrUnavailable
-	}
-	return nil
-}
-
-// revision returns key's first-insertion revision, creating its entry in
-// the keys bucket on the key's first put anywhere in the cluster.
-func (e *Engine) revision(ctx context.Context, key []byte) (uint64, error) {
-	e.revMu.RLock()
-	rev, ok := e.revs[string(key)]
-	e.revMu.RUnlock()
-	if ok {
-		return rev, nil
-	}
-	name, hashed := kvKey(key)
-	var err error
-	for {
-		rev, err = e.keys.Create(ctx, name, key)
-		if err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
-			break
-		}
-		var entry jetstream.KeyValueEntry
-		entry, err = e.keys.Get(ctx, name)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // deleted in between: create again
-		}
-		if err == nil {
-			rev = entry.Revision()
-			if hashed && !bytes.Equal(entry.Value(), key) {
-				err = fmt.Errorf("cluster: SHA-256 collision between two keys")
-			}
-		}
-		break
-	}
-	if err != nil {
-		return 0, fmt.Errorf("cluster: key order entry: %w", err)
-	}
-	e.revMu.Lock()
-	e.revs[string(key)] = rev
-	e.revMu.Unlock()
-	return rev, nil
+	return t.Wait()
 }
 
 // Stats is the series and points of the partitions this node owns, for

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -17,6 +18,7 @@ type fakeAsync struct {
 	mu       sync.Mutex
 	waits    int
 	failWait map[int]bool
+	waitErr  error // what a failed Wait returns; nil: a disk error
 	refuse   map[string]bool
 	calls    []string
 }
@@ -38,6 +40,9 @@ func (f *fakeAsync) Wait(int) error {
 	f.waits++
 	f.calls = append(f.calls, "wait")
 	if f.failWait[f.waits] {
+		if f.waitErr != nil {
+			return f.waitErr
+		}
 		return errors.New("disk on fire")
 	}
 	return nil
@@ -69,6 +74,19 @@ func TestPipelinedPutsAnsweredAfterCommit(t *testing.T) {
 		if fake.calls[i] != wantCalls[i] {
 			t.Fatalf("calls %q, want %q", fake.calls, wantCalls)
 		}
+	}
+}
+
+// TestUnavailableAnswer: a put whose ticket fails with store.ErrUnavailable
+// (a cluster that could not acknowledge it) is answered that fixed text,
+// not the disk's.
+func TestUnavailableAnswer(t *testing.T) {
+	fake := &fakeAsync{Memory: store.NewMemory(), failWait: map[int]bool{2: true}, waitErr: fmt.Errorf("partition 3: %w", store.ErrUnavailable)}
+	ts := startWith(t, Config{Storage: fake, MaxLineLength: 1024})
+	c := ts.dial(t)
+	want := "ok\n\n" + "error\ncluster unavailable\n\n" + "ok\n\n"
+	if got := exchange(t, c, bufio.NewReader(c), "put a 1 1\nput a 2 2\nput a 3 3\n", 3); got != want {
+		t.Fatalf("answered %q, want %q", got, want)
 	}
 }
 

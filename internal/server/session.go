@@ -305,12 +305,16 @@ func (s *session) appendPoints(key []byte, points []store.Point) error {
 const storageFailed = "storage failed"
 
 // serverError answers a put the storage refused: a limit's refusal with
-// its own text (it names the limit, never a path), anything else with
-// storageFailed.
+// its own text (it names the limit, never a path), a cluster that could
+// not acknowledge with store.ErrUnavailable's fixed text, anything else
+// with storageFailed.
 func (s *session) serverError(err error) {
 	text := storageFailed
-	if errors.Is(err, store.ErrLimit) {
+	switch {
+	case errors.Is(err, store.ErrLimit):
 		text = err.Error()
+	case errors.Is(err, store.ErrUnavailable):
+		text = store.ErrUnavailable.Error()
 	}
 	s.srv.log.Debug("put refused", "err", err)
 	s.w.Write(protocol.AppendError(s.w.AvailableBuffer(), text))

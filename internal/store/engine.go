@@ -2,8 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
+
+// ErrUnavailable is the failure of a put (from Submit or its Ticket) that a
+// replicated engine (a cluster node) could not get acknowledged in time.
+// Its text is what the client is told, the same for every cause; the cause
+// goes to the engine's log. A put that failed so may still have been
+// stored, as with any timeout.
+var ErrUnavailable = errors.New("cluster unavailable")
 
 // Engine is everything a metricsd storage engine can do, and all that the
 // listeners and the HTTP API may use: the in-memory engine (Memory) and
