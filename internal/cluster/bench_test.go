@@ -178,12 +178,14 @@ func BenchmarkSubmitPath(b *testing.B) {
 const replayPoints = 200_000
 
 // BenchmarkReplay measures how fast a node that claims a partition
-// replays its stream into memory (failover time is one lease TTL plus
-// this): it publishes replayPoints points to one partition, then times a
-// fresh partition consuming them up to its read barrier.
+// rebuilds it (failover time is one lease TTL plus this): it publishes
+// replayPoints points to one partition, then times a fresh partition
+// reaching its read barrier, first by replaying the stream from its start
+// (from=stream), then by loading a snapshot of it from the Object Store
+// (from=snapshot; the node snapshots only when told to here).
 func BenchmarkReplay(b *testing.B) {
 	c := natstest.Start(b, 3)
-	e := openNode(b, c.URLs(), "replay", 64)
+	e := openNode(b, c.URLs(), "replay", 64, func(c *Config) { c.SnapshotPoints = 1 << 40; c.SnapshotInterval = time.Hour })
 	waitBalanced(b, []*Engine{e})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -201,19 +203,32 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	flush()
-	b.ResetTimer()
-	for range b.N {
-		part := newPartition(e, 0)
-		if err := part.start(); err != nil {
-			b.Fatal(err)
+	rebuild := func(b *testing.B, wantBase bool) {
+		for range b.N {
+			part := newPartition(e, 0)
+			if err := part.start(); err != nil {
+				b.Fatal(err)
+			}
+			if err := part.barrier(ctx); err != nil {
+				b.Fatal(err)
+			}
+			part.stop()
+			if _, points := part.memory().Stats(); points != replayPoints {
+				b.Fatalf("rebuilt %d points, want %d", points, replayPoints)
+			}
+			if got := part.base != 0; got != wantBase {
+				b.Fatalf("rebuilt from a snapshot: %v, want %v", got, wantBase)
+			}
 		}
-		if err := part.barrier(ctx); err != nil {
-			b.Fatal(err)
-		}
-		part.stop()
-		if _, points := part.mem.Stats(); points != replayPoints {
-			b.Fatalf("replayed %d points, want %d", points, replayPoints)
-		}
+		b.ReportMetric(float64(replayPoints)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
 	}
-	b.ReportMetric(float64(replayPoints)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+	b.Run("from=stream", func(b *testing.B) { rebuild(b, false) })
+	owned := e.lease.partition(0)
+	if err := owned.barrier(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := owned.snapshot(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("from=snapshot", func(b *testing.B) { rebuild(b, true) })
 }

@@ -34,6 +34,20 @@ type Config struct {
 	// OpTimeout bounds one put or one get, retries included; past it the
 	// client is answered an error. 0: DefaultOpTimeout.
 	OpTimeout time.Duration
+
+	// SnapshotPoints is how many points an owner applies to a partition
+	// before it snapshots the partition to the Object Store (and then
+	// purges the stream behind the snapshot before it): at least this
+	// many, and at least a quarter of the points the partition held at
+	// its last snapshot, so that rewriting a big partition stays a fixed
+	// fraction of the points put. It bounds what a new owner replays
+	// beyond the snapshot it loads. 0: DefaultSnapshotPoints.
+	SnapshotPoints int
+	// SnapshotInterval is the longest an owner waits to snapshot a
+	// partition that applied anything since its last snapshot, so that a
+	// slowly written partition's stream is purged too.
+	// 0: DefaultSnapshotInterval.
+	SnapshotInterval time.Duration
 }
 
 // Defaults of Config.
@@ -42,6 +56,9 @@ const (
 	DefaultLeaseTTL   = 3 * time.Second
 	DefaultBatchDelay = time.Millisecond
 	DefaultOpTimeout  = 15 * time.Second
+
+	DefaultSnapshotPoints   = 20_000
+	DefaultSnapshotInterval = 5 * time.Minute
 )
 
 // MaxPartitions bounds Partitions: each one is a subject, a lease and, on
@@ -67,7 +84,10 @@ func (c *Config) Validate() error {
 	if c.Partitions < 0 || c.Partitions > MaxPartitions {
 		return fmt.Errorf("cluster: partitions %d must be between 1 and %d", c.Partitions, MaxPartitions)
 	}
-	if c.LeaseTTL < 0 || c.BatchDelay < 0 || c.OpTimeout < 0 {
+	if c.SnapshotPoints < 0 {
+		return fmt.Errorf("cluster: snapshot points %d must not be negative", c.SnapshotPoints)
+	}
+	if c.LeaseTTL < 0 || c.BatchDelay < 0 || c.OpTimeout < 0 || c.SnapshotInterval < 0 {
 		return errors.New("cluster: durations must not be negative")
 	}
 	if c.Partitions == 0 {
@@ -81,6 +101,12 @@ func (c *Config) Validate() error {
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = DefaultOpTimeout
+	}
+	if c.SnapshotPoints == 0 {
+		c.SnapshotPoints = DefaultSnapshotPoints
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = DefaultSnapshotInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

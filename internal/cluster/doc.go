@@ -16,6 +16,10 @@
 //   - KV bucket metricsd-owners, key p<p>: the name of the node that owns
 //     partition p; a lease renewed by compare-and-set (see lease.go).
 //   - KV bucket metricsd-nodes, key <node>: each node's heartbeat.
+//   - Object Store bucket metricsd-snapshots, object p<p>.<seq> (seq in 20
+//     digits): partition p's engine contents as of stream sequence seq,
+//     written by its owner (snapshot.go, format in snapcodec.go); the
+//     newest one or two per partition are kept.
 //   - Subject metricsd.node.<node>.get: the requests a node answers for the
 //     partitions it owns (see read.go for the message format).
 //

@@ -31,6 +31,7 @@ const (
 	keysBucket   = "metricsd-keys"
 	ownersBucket = "metricsd-owners"
 	nodesBucket  = "metricsd-nodes"
+	snapBucket   = "metricsd-snapshots"
 	layoutKey    = "layout"
 	streamPrefix = "METRICSD_"
 	maxStreams   = 6
@@ -60,6 +61,7 @@ type Engine struct {
 	keys     jetstream.KeyValue
 	owners   jetstream.KeyValue
 	nodes    jetstream.KeyValue
+	snaps    jetstream.ObjectStore // partition snapshots (snapshot.go)
 	layout   layout
 	streams  []jetstream.Stream // by stream index
 	writers  []*writer          // by partition
@@ -235,6 +237,11 @@ func (e *Engine) setup(ctx context.Context) error {
 	if e.nodes, err = e.bucket(ctx, jetstream.KeyValueConfig{Bucket: nodesBucket, History: 1}); err != nil {
 		return err
 	}
+	if e.snaps, err = e.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: snapBucket, Storage: jetstream.FileStorage, Replicas: e.replicas,
+	}); err != nil {
+		return fmt.Errorf("cluster: create object store %s: %w", snapBucket, err)
+	}
 	subjects := make([][]string, e.layout.Streams)
 	for p := range e.layout.Partitions {
 		i := p % e.layout.Streams
@@ -333,7 +340,7 @@ func (e *Engine) Put(key []byte, p store.Point) error {
 // /metrics and the balance check.
 func (e *Engine) Stats() (series, points int) {
 	for _, part := range e.lease.heldPartitions() {
-		s, n := part.mem.Stats()
+		s, n := part.memory().Stats()
 		series += s
 		points += n
 	}

@@ -1,6 +1,10 @@
 package cluster
 
 import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"slices"
 	"testing"
 
 	"metricsd/internal/store"
@@ -62,6 +66,40 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if got := encodeRequest(kind, p, key); len(got) > len(b) {
 			t.Fatalf("re-encoding of %x is longer", b)
+		}
+	})
+}
+
+// FuzzDecodeSnapshot: any bytes read as a snapshot object decode or fail
+// with errBadSnapshot, never panic, and never load into an engine what the
+// object does not hold: what decodes loads into a partition engine without
+// error or is refused as damaged.
+func FuzzDecodeSnapshot(f *testing.F) {
+	enc := newSnapEncoder(0, 9)
+	mem := store.NewMemory()
+	for i := range 300 {
+		mem.Put([]byte("fuzz.a"), store.Point{Timestamp: int64(i), Value: float64(i) / 2})
+	}
+	mem.Put([]byte("fuzz.b"), store.Point{Timestamp: -1, Value: 3})
+	if err := mem.Snapshot(func(_ uint64, key []byte, chunks [][]byte) error { return enc.add(7, key, chunks) }); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(enc.finish())
+	f.Add(newSnapEncoder(0, 0).finish())
+	f.Add([]byte(snapMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// As it is, and with its checksum made right, so that the
+		// mutations reach the structure behind it.
+		fixed := b
+		if len(b) >= 4 {
+			body := b[:len(b)-4]
+			fixed = binary.LittleEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, castagnoli))
+		}
+		for _, in := range [][]byte{b, fixed} {
+			_, _, _, err := (&partition{p: 0}).decode(in)
+			if err != nil && !errors.Is(err, errBadSnapshot) {
+				t.Fatalf("decode error %v does not wrap errBadSnapshot", err)
+			}
 		}
 	})
 }

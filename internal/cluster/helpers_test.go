@@ -17,21 +17,25 @@ import (
 const testTTL = 1500 * time.Millisecond
 
 // openNode starts a node on the NATS servers urls, closed when the test
-// ends.
-func openNode(t testing.TB, urls, name string, partitions int) *Engine {
+// ends; opts adjust its Config.
+func openNode(t testing.TB, urls, name string, partitions int, opts ...func(*Config)) *Engine {
 	t.Helper()
 	level := slog.LevelWarn
 	if os.Getenv("CLUSTER_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	e, err := Open(context.Background(), Config{
+	cfg := Config{
 		URLs:       ParseURLs(urls),
 		Node:       name,
 		Partitions: partitions,
 		LeaseTTL:   testTTL,
 		OpTimeout:  20 * time.Second,
 		Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("node", name),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open node %s: %v", name, err)
 	}
@@ -41,11 +45,11 @@ func openNode(t testing.TB, urls, name string, partitions int) *Engine {
 
 // openNodes starts n nodes a, b, c... on c's servers and waits until every
 // partition has an owner that every node knows.
-func openNodes(t testing.TB, c *natstest.Cluster, n, partitions int) []*Engine {
+func openNodes(t testing.TB, c *natstest.Cluster, n, partitions int, opts ...func(*Config)) []*Engine {
 	t.Helper()
 	var nodes []*Engine
 	for i := range n {
-		nodes = append(nodes, openNode(t, c.URLs(), fmt.Sprintf("node%c", 'a'+i), partitions))
+		nodes = append(nodes, openNode(t, c.URLs(), fmt.Sprintf("node%c", 'a'+i), partitions, opts...))
 	}
 	waitBalanced(t, nodes)
 	return nodes

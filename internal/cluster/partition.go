@@ -18,13 +18,20 @@ type partition struct {
 	e *Engine
 	p int
 
-	mem *store.Memory
-
 	// applyMu serialises apply: the consumer and a read barrier's catch-up
-	// both apply messages, and each must see the other's sequence.
-	applyMu sync.Mutex
+	// both apply messages, and each must see the other's sequence. A
+	// snapshot's capture holds it too, so that it is exact.
+	applyMu    sync.Mutex
+	base       uint64   // sequence of the snapshot loaded or last stored (0: none)
+	basePoints int      // points in that snapshot
+	since      int      // points applied since it
+	known      []uint64 // sequences of this partition's objects known to exist (the snapshot loop's)
+
+	snapWanted chan struct{} // the snapshot loop is owed a snapshot
 
 	mu        sync.Mutex
+	mem       *store.Memory     // replaced once, by the snapshot loaded
+	loaded    bool              // the snapshot (or its absence) is installed
 	revs      map[string]uint64 // key → first-insertion revision
 	applied   uint64            // stream sequence of the last message applied
 	changed   chan struct{}     // closed and replaced at every apply
@@ -38,7 +45,7 @@ type partition struct {
 }
 
 func newPartition(e *Engine, p int) *partition {
-	part := &partition{e: e, p: p, mem: store.NewMemory(), revs: make(map[string]uint64), changed: make(chan struct{}), stalled: make(chan struct{}, 1)}
+	part := &partition{e: e, p: p, mem: store.NewMemory(), revs: make(map[string]uint64), changed: make(chan struct{}), stalled: make(chan struct{}, 1), snapWanted: make(chan struct{}, 1)}
 	part.ctx, part.cancel = context.WithCancel(e.ctx)
 	return part
 }
@@ -65,8 +72,9 @@ func (part *partition) lease() (rev uint64, valid bool) {
 	return part.leaseRev, time.Now().Before(part.leaseTill)
 }
 
-// start replays the partition's subject from the start of its stream and
-// keeps applying new messages, in a goroutine of its own until stop.
+// start loads the partition's latest snapshot, replays its subject from
+// the snapshot's sequence + 1 and keeps applying new messages and taking
+// snapshots, in goroutines of its own until stop.
 func (part *partition) start() error {
 	part.e.wg.Add(1)
 	go func() {
@@ -100,6 +108,14 @@ var errGap = errors.New("cluster: consumer delivery out of sequence")
 // backoff of 1 s doubling to 10 s, which left reads waiting past 15 s when
 // a stream leader was killed; here the pause is 20 to 500 ms.
 func (part *partition) run() {
+	if !part.load() {
+		return
+	}
+	part.e.wg.Add(1)
+	go func() {
+		defer part.e.wg.Done()
+		part.snapshotLoop()
+	}()
 	pause := minRetryPause
 	for part.ctx.Err() == nil {
 		before := part.appliedSeq()
@@ -191,18 +207,21 @@ func (part *partition) apply(seq uint64, data []byte) {
 	if seq <= part.appliedSeq() {
 		return
 	}
+	mem, points := part.memory(), 0
 	err := decodeBatch(data, func(key []byte, rev uint64, p store.Point) error {
 		part.mu.Lock()
 		if _, ok := part.revs[string(key)]; !ok {
 			part.revs[string(key)] = rev
 		}
 		part.mu.Unlock()
-		return part.mem.Put(key, p)
+		points++
+		return mem.Put(key, p)
 	})
 	if err != nil {
 		part.fail(fmt.Errorf("cluster: partition %d: apply message %d: %w", part.p, seq, err))
 		return
 	}
+	part.noteApplied(points)
 	part.mu.Lock()
 	part.applied = seq
 	close(part.changed)
@@ -236,10 +255,21 @@ func (part *partition) barrier(ctx context.Context) error {
 	defer stall.Stop()
 	for {
 		part.mu.Lock()
-		applied, changed, failed := part.applied, part.changed, part.failed
+		applied, changed, failed, loaded := part.applied, part.changed, part.failed, part.loaded
 		part.mu.Unlock()
 		if failed != nil {
 			return failed
+		}
+		if !loaded {
+			// Until its snapshot is installed the partition has applied
+			// nothing, whatever the stream's last sequence (a purged
+			// subject may have no message left at all).
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return fmt.Errorf("cluster: partition %d: loading its snapshot: %w", part.p, ctx.Err())
+			}
 		}
 		if applied >= last {
 			return nil
