@@ -47,7 +47,7 @@ report() { python3 bench/cluster_report.py "$@"; }
 
 # --- cgroups -----------------------------------------------------------------
 
-cg_mode="" cg_v2="" cg_cpu="" cg_acct=""
+cg_mode="" cg_v2="" cg_cpu="" cg_acct="" nats_monitor=""
 cg_init() {
 	local tag=metricsd-bench-$$
 	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
@@ -189,7 +189,7 @@ pick() {
 
 # start_nats: 3 fresh JetStream servers, cgroups nats1..nats3, uncapped.
 start_nats() {
-	local i routes="" client=() route=()
+	local i routes="" client=() route=() monitor=()
 	nats_urls="" nats_pids=()
 	for i in 1 2 3; do
 		pick; client[i]=$port
@@ -199,9 +199,11 @@ start_nats() {
 	done
 	for i in 1 2 3; do
 		mkdir -p "$run/nats$i"
+		pick; monitor[i]=$port
 		cat >"$run/nats$i.conf" <<CONF
 server_name: nats$i
 listen: 127.0.0.1:${client[i]}
+http: 127.0.0.1:${monitor[i]}
 jetstream { store_dir: "$run/nats$i" }
 cluster { name: metricsd-bench, listen: 127.0.0.1:${route[i]}, routes: [$routes] }
 CONF
@@ -209,6 +211,7 @@ CONF
 		cg_spawn "nats$i" "$nats" -c "$run/nats$i.conf" >"$run/nats$i.log" 2>&1
 		nats_pids+=("$spawned")
 	done
+	nats_monitor=127.0.0.1:${monitor[1]}
 	for i in 1 2 3; do wait_for "$run/nats$i.log" "Server is ready"; done
 	for _ in $(seq 600); do
 		grep -q "metadata leader" "$run"/nats?.log && return 0
@@ -287,6 +290,7 @@ start_single() {
 # fresh: stops everything and empties the run directory.
 fresh() {
 	stop_all
+	nats_monitor=""
 	next_port=$base
 	rm -rf "$run"
 	mkdir -p "$run"
@@ -303,10 +307,10 @@ load() {
 		-n 0 --duration "$warmup" --json >"$run/warmup.json" || true
 	for name in "${groups[@]}"; do before+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do before+=("throttled.$name=$(cg_throttled "$name")"); done
-	before+=("machine=$(report busy)")
+	before+=("machine=$(report busy)" "msgs=$(report published "$nats_monitor")")
 	cg_run load "$bin" bench --addr "$addrs" --workload put -c "$c" -P "$pipeline" --keys "$keys" \
 		-n 0 --duration "$duration" --json >"$run/bench.json" || rc=$?
-	after+=("machine=$(report busy)")
+	after+=("machine=$(report busy)" "msgs=$(report published "$nats_monitor")")
 	for name in "${groups[@]}"; do after+=("$name=$(cg_usage "$name")"); done
 	for name in "${node_names[@]}"; do after+=("throttled.$name=$(cg_throttled "$name")"); done
 	report add "$results" "$row" "$r" "$n" "$c" "$pipeline" "$run/bench.json" "$rc" \

@@ -21,6 +21,9 @@
                                                  whole machine has been busy
                                                  (/proc/stat: all but idle, iowait,
                                                  steal) and wall=MONOTONIC_US
+  cluster_report.py published HOST:PORT           print how many messages metricsd's
+                                                 streams (METRICSD_*) have taken, from
+                                                 a NATS server's /jsz (0 without one)
   cluster_report.py free-port FROM TO            print the first port of FROM..TO
                                                  free to listen on 127.0.0.1
   cluster_report.py memory RESULTS KIND N POINTS BEFORE AFTER
@@ -57,6 +60,20 @@ def busy():
     # ticks; steal is time the hypervisor gave to other machines.
     ticks = [int(x) for x in f[1:8]]
     print((sum(ticks) - ticks[3] - ticks[4]) * 10_000, f"wall={time.monotonic_ns() // 1000}")
+
+
+def published(monitor=""):
+    if not monitor:
+        print(0)
+        return
+    with urllib.request.urlopen(f"http://{monitor}/jsz?accounts=true&streams=true", timeout=30) as r:
+        jsz = json.load(r)
+    total = 0
+    for acct in jsz.get("account_details") or []:
+        for st in acct.get("stream_detail") or []:
+            if st["name"].startswith("METRICSD_"):
+                total += st["state"]["last_seq"]
+    print(total)
 
 
 def loadavg():
@@ -111,6 +128,7 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
     # included), so cores are CPU over that same wall time.
     machine = (a.pop("machine") - b.pop("machine")) / 1e6
     wall = (a.pop("wall") - b.pop("wall")) / 1e6
+    msgs = a.pop("msgs", 0) - b.pop("msgs", 0)
     cpu = {k: (a[k] - b[k]) / 1e6 for k in a if not k.startswith("throttled.")}
     nodes = {k: v for k, v in cpu.items() if k.startswith("node")}
     nats = sum(v for k, v in cpu.items() if k.startswith("nats"))
@@ -129,6 +147,8 @@ def add(results, row, rnd, n, conns, pipeline, bench, rc, before, after):
         "nats_cpu_s_per_1M": nats / ok * 1e6 if ok else None,
         "load_cores": cpu.get("load", 0) / wall,
         "machine_busy_cores": machine / wall,
+        "messages": msgs,
+        "points_per_message": ok / msgs if msgs > 0 else None,
         "cpu_wall_s": wall,
         "throttled_periods": {k[len("throttled."):]: a[k] - b[k] for k in a if k.startswith("throttled.")},
         "loadavg": loadavg(),
@@ -228,22 +248,23 @@ def table(kind, results):
 
 def puts_table(rows):
     print("| round | target | connections × pipeline | acked puts/s | ratio to 1 server in memory | p50 ms | p99 ms | errors "
-          "| metricsd cores | NATS cores | load gen cores | machine busy cores | load avg |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| points a message | metricsd cores | NATS cores | load gen cores | machine busy cores | load avg |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     base = {(r["round"], r["pipeline"]): r["puts_per_s"] for r in rows if r["row"] == "single-memory"}
     for r in rows:
         ref = base.get((r["round"], r["pipeline"]))
         ratio = r["puts_per_s"] / ref if ref else None
         print(f"| {r['round']} | {r['row']} | {r['connections']} × {r['pipeline']} | {fmt(r['puts_per_s'])} | {fmt(ratio, '.3f')} | {r['p50_ms']:.2f} "
-              f"| {r['p99_ms']:.2f} | {r['errors']} | {fmt(r['metricsd_cores'], '.2f')} "
+              f"| {r['p99_ms']:.2f} | {r['errors']} | {fmt(r.get('points_per_message'), '.1f')} "
+              f"| {fmt(r['metricsd_cores'], '.2f')} "
               f"| {fmt(r['nats_cores'], '.2f')} | {fmt(r['load_cores'], '.2f')} "
               f"| {fmt(r.get('machine_busy_cores'), '.2f')} | {r['loadavg']:.1f} |")
 
 
 def capacity_table(rows):
     print("| round | nodes (0.25 core each) | acked puts/s | × N=1 | target | metricsd CPU s / 1 M puts "
-          "| vs N=1 | metricsd cores | throttled periods | NATS cores | NATS CPU s / 1 M | load gen cores | machine busy cores | p50 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| vs N=1 | metricsd cores | throttled periods | NATS cores | NATS CPU s / 1 M | points a message | load gen cores | machine busy cores | p50 ms | p99 ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     one = {r["round"]: r for r in rows if r["nodes"] == 1}
     targets = {1: None, 2: 1.6, 4: 3.2}
     for r in rows:
@@ -257,7 +278,8 @@ def capacity_table(rows):
         print(f"| {r['round']} | {r['nodes']} | {fmt(r['puts_per_s'])} | {fmt(x, '.2f')} | {target} "
               f"| {fmt(r['metricsd_cpu_s_per_1M'], '.1f')} | {fmt(cpu_vs * 100 if cpu_vs is not None else None, '+.1f')} % "
               f"| {fmt(r['metricsd_cores'], '.2f')} | {thr} | {fmt(r['nats_cores'], '.2f')} "
-              f"| {fmt(r['nats_cpu_s_per_1M'], '.1f')} | {fmt(r['load_cores'], '.2f')} "
+              f"| {fmt(r['nats_cpu_s_per_1M'], '.1f')} | {fmt(r.get('points_per_message'), '.1f')} "
+              f"| {fmt(r['load_cores'], '.2f')} "
               f"| {fmt(r.get('machine_busy_cores'), '.2f')} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
 
 
@@ -276,7 +298,8 @@ def memory_table(rows):
 
 def main(argv):
     cmds = {"machine": machine, "balanced": balanced, "add": add, "heap": heap,
-            "memory": memory, "table": table, "free-port": free_port, "busy": busy}
+            "memory": memory, "table": table, "free-port": free_port, "busy": busy,
+            "published": published}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
