@@ -29,6 +29,9 @@ stored with --verify-addr, a metricsd protocol port counted with "get *",
 or --verify-url and --verify-metric, a Prometheus text endpoint such as
 VictoriaMetrics's /metrics and vm_rows_inserted_total{type="graphite"}).
 
+--addr takes several comma-separated targets (the nodes of a cluster):
+the connections are dealt over them in turn, and one report covers all.
+
 Only loopback targets are allowed unless --allow-remote is given. The live
 progress line goes to stderr when it is a terminal, or with --progress.
 Exit status: 0 when every request succeeded, 1 when any failed or the run
@@ -52,7 +55,8 @@ type benchFlags struct {
 // defaults, and to bf.
 func newBenchFlagSet(cfg *loadgen.Config, bf *benchFlags) *flag.FlagSet {
 	fs := newFlagSet("bench")
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "target `host:port` (the Graphite port for --workload graphite)")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr,
+		"target `host:port` (the Graphite port for --workload graphite), or several comma-separated: connection i dials the (i mod n)-th")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
 	fs.IntVar(&cfg.Connections, "c", cfg.Connections, "concurrent `connections`")
 	fs.IntVar(&cfg.Pipeline, "P", cfg.Pipeline, "pipeline `depth`: requests in flight per connection (1 = wait for each answer)")

@@ -83,7 +83,10 @@ var Shapes = []Shape{ShapeCounter, ShapeGauge, ShapeRandom, ShapeFloat64}
 // Config is one load run. Zero values are invalid where a default would
 // hide a mistake; DefaultConfig gives the documented defaults.
 type Config struct {
-	Addr        string        // target host:port
+	// Addr is the target host:port, or several comma-separated: connection
+	// i dials the (i mod n)-th, so that the clients of one run (and one
+	// latency histogram) spread evenly over the nodes of a cluster.
+	Addr        string
 	AllowRemote bool          // permit a non-loopback Addr (and verify targets)
 	Connections int           // concurrent connections, each one goroutine
 	Pipeline    int           // requests in flight per connection (window); 1 = wait for each answer
@@ -164,6 +167,16 @@ func (c Config) Validate() error {
 	if c.Connections < 1 {
 		bad("connections %d must be at least 1", c.Connections)
 	}
+	targets := c.Targets()
+	for _, t := range targets {
+		if t == "" {
+			bad("address %q has an empty target", c.Addr)
+			break
+		}
+	}
+	if len(targets) > 1 && c.Connections < len(targets) {
+		bad("%d connections cannot reach %d targets: give at least one connection each", c.Connections, len(targets))
+	}
 	if c.Pipeline < 1 {
 		bad("pipeline %d must be at least 1", c.Pipeline)
 	}
@@ -193,6 +206,15 @@ func (c Config) Validate() error {
 		return fmt.Errorf("loadgen: %w", err)
 	}
 	return nil
+}
+
+// Targets splits Addr into its comma-separated targets, in order.
+func (c Config) Targets() []string {
+	targets := strings.Split(c.Addr, ",")
+	for i, t := range targets {
+		targets[i] = strings.TrimSpace(t)
+	}
+	return targets
 }
 
 // validateKinds checks the enumerated fields.

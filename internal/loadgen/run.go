@@ -14,6 +14,7 @@ import (
 // runner is the state the workers of one run share.
 type runner struct {
 	cfg      Config
+	targets  []string // cfg.Targets(), split once
 	gen      *Generator
 	next     atomic.Uint64 // the next request's sequence number
 	deadline time.Time     // zero when only Requests bounds the run
@@ -57,7 +58,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	cfg = ResolveStart(cfg, time.Now())
-	r := &runner{cfg: cfg, gen: NewGenerator(cfg)}
+	r := &runner{cfg: cfg, targets: cfg.Targets(), gen: NewGenerator(cfg)}
 	var baseline int64
 	if cfg.Workload == WorkloadGraphite {
 		n, err := cfg.Verify.Count(ctx)
@@ -89,7 +90,7 @@ func checkTargets(ctx context.Context, cfg Config) error {
 	if cfg.AllowRemote {
 		return nil
 	}
-	targets := []string{cfg.Addr}
+	targets := cfg.Targets()
 	if t, ok := cfg.Verify.(interface{ Target() string }); ok {
 		targets = append(targets, t.Target())
 	}

@@ -79,6 +79,32 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 }
 
+// TestRunSpreadsOverTargets: with several comma-separated targets,
+// connection i puts to the (i mod n)-th, so each server stores exactly the
+// keys of its connections, and one result counts them all.
+func TestRunSpreadsOverTargets(t *testing.T) {
+	stores := []*store.Memory{store.NewMemory(), store.NewMemory(), store.NewMemory()}
+	var addrs []string
+	for _, st := range stores {
+		addrs = append(addrs, startServer(t, st))
+	}
+	cfg := testConfig(strings.Join(addrs, ","))
+	cfg.Connections, cfg.Keys, cfg.Requests = 6, 60, 600 // each connection: 10 keys, 10 points each
+	res, err := run(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 600 || res.Errors.Total != 0 || res.Latency == nil || res.Latency.Samples != 600 {
+		t.Fatalf("ok %d errors %+v latency %+v, want 600 ok, 600 latencies", res.OK, res.Errors, res.Latency)
+	}
+	for i, st := range stores {
+		// Connections i and i+3 reach server i: 2 of 6 connections.
+		if series, points := st.Stats(); series != 20 || points != 200 {
+			t.Errorf("server %d: %d series, %d points, want 20 and 200", i, series, points)
+		}
+	}
+}
+
 func TestRunGetAllMoreConnectionsThanKeys(t *testing.T) {
 	cfg := testConfig(startServer(t, store.NewMemory()))
 	cfg.Workload, cfg.Keys, cfg.Connections, cfg.Requests = WorkloadGetAll, 1, 3, 6

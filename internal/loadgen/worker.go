@@ -133,9 +133,10 @@ func (w *worker) seq(j uint64) uint64 {
 // connection's I/O.
 func (w *worker) dial(ctx context.Context) error {
 	d := net.Dialer{Timeout: w.run.cfg.Timeout}
-	conn, err := d.DialContext(ctx, "tcp", w.run.cfg.Addr)
+	addr := w.run.targets[w.id%len(w.run.targets)]
+	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		w.fail(fmt.Errorf("dial %s: %w", w.run.cfg.Addr, err))
+		w.fail(fmt.Errorf("dial %s: %w", addr, err))
 		return err
 	}
 	context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
