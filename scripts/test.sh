@@ -23,12 +23,14 @@ step() {
 	local name=$1
 	shift
 	printf '\n=== %s\n' "$name"
+	local start=$SECONDS
 	if "$@"; then
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
 		failures+=("$name")
 	fi
+	printf '=== %s: %d s\n' "$name" $((SECONDS - start))
 }
 
 gofmt_clean() {
