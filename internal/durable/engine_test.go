@@ -245,11 +245,7 @@ func TestDiskFailureResumes(t *testing.T) {
 }
 
 func TestDiskFailureInterval(t *testing.T) {
-	fs := &faultyFS{}
-	e := start(t, Config{Dir: t.TempDir(), Fsync: wal.SyncInterval, FsyncInterval: time.Millisecond, OpenFile: fs.open})
-	put(t, e, "k", 1, 1)
-	fs.set(func(fs *faultyFS) { fs.failSync = true })
-	put(t, e, "k", 2, 2) // acknowledged before the failing fsync: the interval at risk
+	fs, e := failAfterAnAcknowledgedPut(t)
 	waitFor(t, func() bool { return e.Ready() != nil }, "the failed fsync to fail the engine")
 	if err := e.Ready(); !errors.Is(err, ErrFailed) || !errors.Is(err, errInjected) {
 		t.Fatalf("Ready = %v, want ErrFailed caused by the fault", err)
@@ -258,6 +254,29 @@ func TestDiskFailureInterval(t *testing.T) {
 		t.Errorf("Put after failure = %v, want ErrFailed", err)
 	}
 	fs.set(func(fs *faultyFS) { fs.failSync = false })
+}
+
+// failAfterAnAcknowledgedPut starts an engine under --fsync interval (1 ms),
+// puts k@1, makes fsyncs fail, and puts k@2, which must be acknowledged
+// before the failing fsync: the interval at risk. The background fsync of
+// k@1 may come after the fault is set and fail the engine before k@2 (the
+// scheduler decides); then it tries again on a fresh engine.
+func failAfterAnAcknowledgedPut(t *testing.T) (*faultyFS, *Engine) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		fs := &faultyFS{}
+		e := start(t, Config{Dir: t.TempDir(), Fsync: wal.SyncInterval, FsyncInterval: time.Millisecond, OpenFile: fs.open})
+		put(t, e, "k", 1, 1)
+		fs.set(func(fs *faultyFS) { fs.failSync = true })
+		err := e.Put([]byte("k"), store.Point{Timestamp: 2, Value: 2})
+		if err == nil {
+			return fs, e
+		}
+		if !errors.Is(err, ErrFailed) || attempt == 20 {
+			t.Fatalf("Put(k, 2) on attempt %d: %v", attempt, err)
+		}
+		fs.set(func(fs *faultyFS) { fs.failSync = false })
+	}
 }
 
 func TestSecondEngineOnOneDirectory(t *testing.T) {
