@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"metricsd/internal/natstest"
 )
 
@@ -85,15 +82,7 @@ func TestRunCountsAcks(t *testing.T) {
 	if total == 0 {
 		t.Fatal("nothing acknowledged")
 	}
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.JetStream(t)
 	for name := range js.StreamNames(ctx).Name() {
 		t.Errorf("stream %s left behind", name)
 	}

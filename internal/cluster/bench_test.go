@@ -77,15 +77,7 @@ func benchPut(b *testing.B, e *Engine, depth int) {
 // callers' ceiling).
 func BenchmarkPublishAlone(b *testing.B) {
 	c := natstest.Start(b, 3)
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(64*runtime.GOMAXPROCS(0)*16))
-	if err != nil {
-		b.Fatal(err)
-	}
+	js := c.JetStream(b, jetstream.WithPublishAsyncMaxPending(64*runtime.GOMAXPROCS(0)*16))
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "B", Subjects: []string{"b.>"}, Replicas: 3, Storage: jetstream.FileStorage}); err != nil {
 		b.Fatal(err)

@@ -147,6 +147,23 @@ func (c *Cluster) URLs() string {
 	return strings.Join(urls, ",")
 }
 
+// JetStream connects a test's client to the cluster, reconnecting through
+// server restarts, closed when the test ends; opts configure its
+// JetStream context.
+func (c *Cluster) JetStream(t testing.TB, opts ...jetstream.JetStreamOpt) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 // ServerNamed returns the server called name, or nil.
 func (c *Cluster) ServerNamed(name string) *Server {
 	for _, s := range c.Servers {

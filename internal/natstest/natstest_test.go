@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -14,15 +13,7 @@ import (
 // remaining quorum and that the killed server comes back.
 func TestClusterReplicates(t *testing.T) {
 	c := Start(t, 3)
-	nc, err := nats.Connect(c.URLs())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t"}, Replicas: 3}); err != nil {
@@ -30,6 +21,7 @@ func TestClusterReplicates(t *testing.T) {
 	}
 	c.Servers[2].Kill()
 	var ack *jetstream.PubAck
+	var err error
 	deadline := time.Now().Add(Timeout)
 	for ack == nil {
 		ack, err = js.Publish(ctx, "t", []byte("x"))

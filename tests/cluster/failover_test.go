@@ -50,7 +50,7 @@ func TestFailoverMillionPointsPerNode(t *testing.T) {
 	t.Logf("put %d points through %d nodes in %v", failoverKeys*failoverPerKey, len(nodes), time.Since(start).Round(time.Millisecond))
 
 	victim := nodes[0]
-	js := jetStream(t, c)
+	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout) // the waits below
 	defer cancel()
 	// The owners snapshot as they apply, and purge the streams behind

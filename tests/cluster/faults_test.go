@@ -94,7 +94,7 @@ func TestKillNodeDuringLoad(t *testing.T) {
 func TestKillStreamLeaderDuringLoad(t *testing.T) {
 	c := natstest.Start(t, 3)
 	nodes := startNodes(t, c, 3)
-	js := jetStream(t, c)
+	js := c.JetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
 	defer cancel()
 	st, err := js.Stream(ctx, "METRICSD_0")

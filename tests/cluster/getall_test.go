@@ -162,7 +162,7 @@ func TestGetAllStreaming(t *testing.T) {
 }
 
 func ownerMovesMidAnswer(t *testing.T, c *natstest.Cluster, nodes []*node, want string) {
-	js := jetStream(t, c)
+	js := c.JetStream(t)
 	longPart := cluster.PartitionOf([]byte(longKey), 64)
 	for round, how := range []string{"SIGKILL", "SIGTERM"} {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)

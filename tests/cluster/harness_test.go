@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"metricsd/internal/natstest"
@@ -175,21 +174,6 @@ func (c *conn) mustDo(t testing.TB, line string) string {
 	return ans
 }
 
-// jetStream connects the test itself to the NATS servers.
-func jetStream(t testing.TB, c *natstest.Cluster) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
-
 // owners reads the partition leases: partition → node name.
 func owners(ctx context.Context, js jetstream.JetStream) (map[int]string, error) {
 	kv, err := js.KeyValue(ctx, "metricsd-owners")
@@ -222,7 +206,7 @@ func owners(ctx context.Context, js jetstream.JetStream) (map[int]string, error)
 // node within one of partitions/len(nodes).
 func waitOwners(t testing.TB, c *natstest.Cluster, nodes []*node, partitions int) {
 	t.Helper()
-	js := jetStream(t, c)
+	js := c.JetStream(t)
 	waitFor(t, "every partition owned, evenly", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 		defer cancel()

@@ -18,7 +18,7 @@ import (
 func TestPausedOwnerNoStaleAnswer(t *testing.T) {
 	c := natstest.Start(t, 3)
 	nodes := startNodes(t, c, 3)
-	js := jetStream(t, c)
+	js := c.JetStream(t)
 	const key = "paused.key"
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
