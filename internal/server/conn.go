@@ -15,7 +15,11 @@ import (
 //     its buffers forever.
 //   - A line that has started must end within readTimeout of its first
 //     byte (slowloris); the deadline is set when a read ends mid-line and is
-//     not extended by later bytes of the same line.
+//     not extended by later bytes of the same line. It is extended by the
+//     time the session spent away from reading meanwhile (answering the
+//     complete lines before it, waiting for their puts to be stored): that
+//     time is the server's, not the client's, and a cluster waiting for
+//     acknowledgements must not turn into a reset of a pipelining client.
 //   - Between lines, the connection may stay quiet for idleTimeout (0:
 //     forever, as course clients keep sessions open between requests).
 type timedConn struct {
@@ -24,6 +28,8 @@ type timedConn struct {
 	metrics                                *Metrics
 
 	midLine       bool          // the last read ended inside a line
+	lineDeadline  time.Time     // the read deadline of the line started, when midLine
+	returned      time.Time     // when the last read returned, when midLine
 	writeDeadline deadline.Lazy // see Write
 
 	mu          sync.Mutex // orders interrupt against deadline updates
@@ -42,20 +48,35 @@ type conn interface {
 
 // Read implements io.Reader for the session's line reader.
 func (c *timedConn) Read(p []byte) (int, error) {
-	if !c.midLine {
+	switch {
+	case !c.midLine:
 		c.setReadDeadline(c.idleTimeout, closeIdleTimeout)
+	case c.readTimeout > 0:
+		if away := time.Since(c.returned); away > minAway {
+			c.lineDeadline = c.lineDeadline.Add(away)
+			c.setReadDeadlineAt(c.lineDeadline, closeReadTimeout)
+		}
 	}
 	n, err := c.conn.Read(p)
 	if n > 0 {
 		c.metrics.bytesIn.Add(float64(n))
 		ended := p[n-1] == '\n'
-		if !ended && !c.midLine {
-			c.setReadDeadline(c.readTimeout, closeReadTimeout)
+		if !ended && !c.midLine && c.readTimeout > 0 {
+			c.lineDeadline = time.Now().Add(c.readTimeout)
+			c.setReadDeadlineAt(c.lineDeadline, closeReadTimeout)
 		}
 		c.midLine = !ended
 	}
+	if c.midLine {
+		c.returned = time.Now()
+	}
 	return n, err
 }
+
+// minAway is the time away from reading, mid-line, below which the line's
+// deadline is not moved: it saves a deadline update per read of a
+// pipelining client while costing the client at most that much.
+const minAway = 10 * time.Millisecond
 
 // Write implements io.Writer for the session's buffered writer. Every
 // write has writeTimeout to finish; the deadline is renewed lazily
@@ -90,6 +111,18 @@ func (c *timedConn) setReadDeadline(d time.Duration, reason string) {
 	} else {
 		c.readReason = ""
 	}
+	c.conn.SetReadDeadline(at)
+}
+
+// setReadDeadlineAt sets the read deadline at, unless the session was
+// interrupted, whose deadline in the past must stand.
+func (c *timedConn) setReadDeadlineAt(at time.Time, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.interrupted {
+		return
+	}
+	c.readReason = reason
 	c.conn.SetReadDeadline(at)
 }
 

@@ -365,3 +365,49 @@ func TestTLS(t *testing.T) {
 	})
 	testnet.WaitFor(t, "failed handshakes to be counted", func() bool { return closedBy(m, closeTLS) >= 2 })
 }
+
+// heldStore is a pipelining storage whose Waits block until released, as
+// a cluster waiting for its acknowledgements does.
+type heldStore struct {
+	*store.Memory
+	waiting atomic.Int32
+	release chan struct{}
+}
+
+func (h *heldStore) Submit(key []byte, p store.Point) (store.Ticket, error) {
+	return store.NewTicket(h, 0), h.Memory.Put(key, p)
+}
+
+// Wait implements store.Waiter.
+func (h *heldStore) Wait(int) error {
+	h.waiting.Add(1)
+	<-h.release
+	return nil
+}
+
+// TestReadTimeoutExcludesTheServersWait: a read that ends inside a line
+// starts its read timeout, but the time the session then spends waiting
+// for the complete lines' puts to be stored is the server's, not the
+// client's: the session must not be dropped for it.
+func TestReadTimeoutExcludesTheServersWait(t *testing.T) {
+	const readTimeout = 300 * time.Millisecond
+	held := &heldStore{Memory: store.NewMemory(), release: make(chan struct{})}
+	ts := startWith(t, Config{Storage: held, MaxLineLength: 1024, ReadTimeout: readTimeout})
+	c := ts.dial(t)
+	r := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "put a 1 1\nput b 1 "); err != nil { // one write: the second line unfinished
+		t.Fatal(err)
+	}
+	testnet.WaitFor(t, "the first put to wait", func() bool { return held.waiting.Load() == 1 })
+	waitedSince := time.Now()
+	// The condition waited for is the passing of the line's read timeout
+	// (three times over) while the server itself is busy.
+	testnet.WaitFor(t, "three read timeouts to pass", func() bool { return time.Since(waitedSince) > 3*readTimeout })
+	close(held.release)
+	if got := readResponses(t, r, 1); got != "ok\n\n" {
+		t.Fatalf("first put answered %q", got)
+	}
+	if got := exchange(t, c, r, "1\n", 1); got != "ok\n\n" {
+		t.Fatalf("the line finished after the server's wait answered %q", got)
+	}
+}
