@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/prompb"
 
@@ -83,15 +84,18 @@ func (n *Namer) Name(labels []prompb.Label) ([]byte, error) {
 }
 
 // appendValue appends a label value sanitized for carbon: ";" and
-// whitespace become "_", and so does a leading "~".
+// whitespace become "_", and so does a leading "~". Bytes that are not
+// UTF-8 are copied as they are (a rune's width is taken from the bytes,
+// not from the replacement character they decode to).
 func appendValue(b []byte, v string) []byte {
-	for i, r := range v {
-		switch {
-		case r == ';' || unicode.IsSpace(r) || (i == 0 && r == '~'):
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if r == ';' || unicode.IsSpace(r) || (i == 0 && r == '~') {
 			b = append(b, '_')
-		default:
-			b = append(b, v[i:i+len(string(r))]...)
+		} else {
+			b = append(b, v[i:i+size]...)
 		}
+		i += size
 	}
 	return b
 }

@@ -36,6 +36,8 @@ func TestName(t *testing.T) {
 		{labels("__name__", "m", "le", "+Inf"), "m;le=+Inf", ""},
 		{labels("__name__", "m", "path", "/a=b"), "m;path=/a=b", ""},
 		{labels("__name__", "m", "é", "ü"), "m;é=ü", ""},
+		// not UTF-8: copied byte for byte (it panicked, found by FuzzDecode)
+		{labels("__name__", "m", "v", "\x9a0 \xff"), "m;v=\x9a0_\xff", ""},
 		{labels("job", "x"), "", ReasonNoName},
 		{labels("__name__", ""), "", ReasonNoName},
 		{labels("__name__", "m", "a!b", "x"), "", ReasonLabel},
