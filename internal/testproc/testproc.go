@@ -318,3 +318,20 @@ func (l *Log) Tail() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Main is a test package's TestMain for tests of a binary: it builds pkg
+// with BuildFlags into *bin, runs the tests, removes the binary and exits
+// with the tests' status.
+func Main(m *testing.M, pkg string, bin **Binary) {
+	b, err := Build(pkg, BuildFlags()...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*bin = b
+	code := m.Run()
+	if err := b.Remove(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}

@@ -27,19 +27,7 @@ var bin *testproc.Binary
 // testTimeout bounds every single wait of the harness.
 const testTimeout = 30 * time.Second
 
-func TestMain(m *testing.M) {
-	var err error
-	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := bin.Remove(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testproc.Main(m, "metricsd/cmd/metricsd", &bin) }
 
 // node is a running `metricsd serve --cluster` process.
 type node struct {

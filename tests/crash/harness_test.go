@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,19 +19,7 @@ var bin *testproc.Binary
 // testTimeout bounds every wait of the harness.
 const testTimeout = 20 * time.Second
 
-func TestMain(m *testing.M) {
-	var err error
-	bin, err = testproc.Build("metricsd/cmd/metricsd", testproc.BuildFlags()...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := bin.Remove(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testproc.Main(m, "metricsd/cmd/metricsd", &bin) }
 
 // server is a running metricsd serve process.
 type server struct {
