@@ -116,27 +116,13 @@ func (c *Config) Validate() error {
 	if c.ReadChunk != 0 && (c.ReadChunk < MinReadChunk || c.ReadChunk > MaxReadChunk) {
 		return fmt.Errorf("cluster: read chunk %d bytes must be between %d and %d", c.ReadChunk, MinReadChunk, MaxReadChunk)
 	}
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
-	}
-	if c.ReadChunk == 0 {
-		c.ReadChunk = DefaultReadChunk
-	}
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
-	if c.BatchDelay == 0 {
-		c.BatchDelay = DefaultBatchDelay
-	}
-	if c.OpTimeout == 0 {
-		c.OpTimeout = DefaultOpTimeout
-	}
-	if c.SnapshotPoints == 0 {
-		c.SnapshotPoints = DefaultSnapshotPoints
-	}
-	if c.SnapshotInterval == 0 {
-		c.SnapshotInterval = DefaultSnapshotInterval
-	}
+	setDefault(&c.Partitions, DefaultPartitions)
+	setDefault(&c.ReadChunk, DefaultReadChunk)
+	setDefault(&c.LeaseTTL, DefaultLeaseTTL)
+	setDefault(&c.BatchDelay, DefaultBatchDelay)
+	setDefault(&c.OpTimeout, DefaultOpTimeout)
+	setDefault(&c.SnapshotPoints, DefaultSnapshotPoints)
+	setDefault(&c.SnapshotInterval, DefaultSnapshotInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -152,4 +138,12 @@ func ParseURLs(s string) []string {
 		}
 	}
 	return urls
+}
+
+// setDefault sets *v to def when it is the zero value.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
